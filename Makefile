@@ -1,0 +1,37 @@
+# Two entry points for a fresh machine (Python 3.11 + pip, no GPU):
+#   make demo   install, then simulate a scene end to end and write plots to out/demo
+#   make test   install, then lint and run the whole test suite
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test test-fast bench lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,torch]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/mmexpert demo --out out/demo
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: install
+	$(BIN)/python bench/bench_synth.py --json
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache
