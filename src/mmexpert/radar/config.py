@@ -104,7 +104,7 @@ class AntennaArray:
         float64 [...]: linear power gain (not dB).
         """
         d = np.asarray(directions_local, dtype=np.float64)
-        x, y, z = d[..., 0], d[..., 1], d[..., 2]
+        x, y = d[..., 0], d[..., 1]
         cos_el = np.sqrt(np.clip(x * x + y * y, 0.0, 1.0))
         cos_az = np.where(cos_el > 0, y / np.maximum(cos_el, 1e-12), 0.0)
         q_az = math.log(0.5) / math.log(math.cos(self.half_power_beamwidth_az_rad / 2))
@@ -370,8 +370,7 @@ class RadarConfig:
         g = float(self.antennas.element_gain(u))
         lam = self.wavelength_m
         return (
-            self.receiver.tx_power_w * g * g * lam**2 * rcs_m2
-            / ((4 * math.pi) ** 3 * range_m**4)
+            self.receiver.tx_power_w * g * g * lam**2 * rcs_m2 / ((4 * math.pi) ** 3 * range_m**4)
         )
 
     def snr_db(self, range_m: float, rcs_m2: float, integrated: bool = False) -> float:
