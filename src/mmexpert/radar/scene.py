@@ -1,0 +1,461 @@
+"""Scenes for FMCW synthesis: moving scatterers, static reflectors and planar walls.
+
+The nouns mirror the physical world (pyroomacoustics style): a :class:`Scene` holds
+scatterer groups (anything that can say where its points are and how much they reflect at
+arbitrary times) and :class:`Wall` s that add one-bounce multipath by the image method.
+
+Scatterer groups
+----------------
+* :class:`ConstantVelocityScatterers`: points moving on straight lines.
+* :class:`TrajectoryScatterers`: sampled trajectories ``positions_m [T, P, 3]`` at
+  ``times_s [T]`` (the hand-off format of the body stage), cubic-spline interpolated
+  (C2-smooth) in position and linear in RCS; an optional visibility mask ``[T, P]``.
+* :class:`StaticReflectors`: fixed points (furniture, wall texture) giving zero-Doppler
+  clutter.
+
+Multipath (image method)
+------------------------
+For a wall with unit normal ``n`` through ``w``, the mirror image of a point ``p`` is
+``p' = p - 2 ((p - w) . n) n``. A one-bounce path TX -> p -> wall -> RX has length
+``|p - tx| + |p' - rx|``; the path TX -> wall -> p -> RX has ``|p' - tx| + |p - rx|``.
+Both are scaled by the wall's amplitude reflection coefficient. A path exists only if the
+scatterer and the radar lie on the same (front) side of the wall.
+
+All positions are in the world frame [m], times are absolute [s], RCS in [m^2].
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from mmexpert.radar.config import RadarConfig
+
+
+class SceneError(ValueError):
+    """A malformed scene (wrong shapes, non-finite values, negative RCS ...)."""
+
+
+def _as_points(name: str, value: np.ndarray, leading: tuple[int, ...] | None = None) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim < 1 or array.shape[-1] != 3:
+        raise SceneError(f"{name} must have a last axis of length 3 (x, y, z), got {array.shape}")
+    if leading is not None and array.shape[:-1] != leading:
+        raise SceneError(f"{name} must have shape {(*leading, 3)}, got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise SceneError(f"{name} contains NaN or infinite values")
+    return array
+
+
+def _as_rcs(name: str, value: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    array = np.asarray(value, dtype=np.float64)
+    try:
+        array = np.broadcast_to(array, shape).copy()
+    except ValueError:
+        raise SceneError(f"{name} must broadcast to shape {shape}, got {array.shape}") from None
+    if not np.all(np.isfinite(array)):
+        raise SceneError(f"{name} contains NaN or infinite values")
+    if np.any(array < 0):
+        raise SceneError(f"{name} must be >= 0 [m^2], got a minimum of {array.min()}")
+    return array
+
+
+class ScattererGroup(ABC):
+    """A set of ``P`` point scatterers whose state can be evaluated at any time."""
+
+    @property
+    @abstractmethod
+    def num_scatterers(self) -> int:
+        """Number of points P."""
+
+    @abstractmethod
+    def evaluate(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and RCS at the given instants.
+
+        Parameters
+        ----------
+        times_s : float64 [T]
+            Absolute times [s].
+
+        Returns
+        -------
+        positions_m : float64 [T, P, 3]
+            World positions [m].
+        rcs_m2 : float64 [T, P]
+            Radar cross-sections [m^2] (0 for hidden points).
+        """
+
+
+@dataclass(frozen=True)
+class ConstantVelocityScatterers(ScattererGroup):
+    """Points moving on straight lines: ``p(t) = p0 + v (t - t_ref)``.
+
+    Parameters
+    ----------
+    positions_m : float [P, 3]
+        World positions at ``reference_time_s`` [m].
+    velocities_mps : float [P, 3]
+        World velocities [m/s].
+    rcs_m2 : float [P] or scalar
+        Radar cross-sections [m^2].
+    reference_time_s : float
+        Time at which the points are at ``positions_m`` [s].
+    """
+
+    positions_m: np.ndarray
+    velocities_mps: np.ndarray
+    rcs_m2: np.ndarray | float = 1.0
+    reference_time_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        positions = _as_points("positions_m", self.positions_m).reshape(-1, 3)
+        velocities = _as_points("velocities_mps", self.velocities_mps, positions.shape[:-1])
+        object.__setattr__(self, "positions_m", positions)
+        object.__setattr__(self, "velocities_mps", velocities)
+        object.__setattr__(self, "rcs_m2", _as_rcs("rcs_m2", self.rcs_m2, positions.shape[:-1]))
+        if not math.isfinite(self.reference_time_s):
+            raise SceneError("reference_time_s must be finite")
+
+    @property
+    def num_scatterers(self) -> int:
+        return int(self.positions_m.shape[0])
+
+    def evaluate(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dt = np.asarray(times_s, dtype=np.float64)[:, None, None] - self.reference_time_s
+        positions = self.positions_m[None] + dt * self.velocities_mps[None]
+        rcs = np.broadcast_to(self.rcs_m2, (dt.shape[0], self.num_scatterers))
+        return positions, rcs
+
+
+@dataclass(frozen=True)
+class StaticReflectors(ScattererGroup):
+    """Fixed points (furniture, fixtures) producing zero-Doppler clutter.
+
+    Parameters
+    ----------
+    positions_m : float [P, 3]
+        World positions [m].
+    rcs_m2 : float [P] or scalar
+        Radar cross-sections [m^2].
+    """
+
+    positions_m: np.ndarray
+    rcs_m2: np.ndarray | float = 1.0
+
+    def __post_init__(self) -> None:
+        positions = _as_points("positions_m", self.positions_m).reshape(-1, 3)
+        object.__setattr__(self, "positions_m", positions)
+        object.__setattr__(self, "rcs_m2", _as_rcs("rcs_m2", self.rcs_m2, positions.shape[:-1]))
+
+    @property
+    def num_scatterers(self) -> int:
+        return int(self.positions_m.shape[0])
+
+    def evaluate(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        num_times = np.asarray(times_s).shape[0]
+        positions = np.broadcast_to(self.positions_m, (num_times, *self.positions_m.shape))
+        rcs = np.broadcast_to(self.rcs_m2, (num_times, self.num_scatterers))
+        return positions, rcs
+
+
+@dataclass(frozen=True)
+class TrajectoryScatterers(ScattererGroup):
+    """Sampled trajectories, e.g. body scatterers from the body stage.
+
+    Positions are interpolated with a cubic spline (C2-smooth, so Doppler is continuous);
+    RCS (times visibility) linearly. Outside ``[times_s[0], times_s[-1]]`` the points hold
+    their first/last state.
+
+    Parameters
+    ----------
+    times_s : float [T]
+        Strictly increasing sample times [s].
+    positions_m : float [T, P, 3]
+        World positions [m].
+    rcs_m2 : float [T, P] or [P]
+        Radar cross-sections [m^2].
+    visible : bool or float [T, P], optional
+        Visibility from the radar (1 visible, 0 hidden); multiplies the RCS.
+    """
+
+    times_s: np.ndarray
+    positions_m: np.ndarray
+    rcs_m2: np.ndarray | float
+    visible: np.ndarray | None = None
+    _spline: CubicSpline | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        times = np.asarray(self.times_s, dtype=np.float64)
+        if times.ndim != 1 or times.size < 1:
+            raise SceneError(f"times_s must be a non-empty 1-D array, got shape {times.shape}")
+        if not np.all(np.isfinite(times)):
+            raise SceneError("times_s contains NaN or infinite values")
+        if times.size > 1 and np.any(np.diff(times) <= 0):
+            raise SceneError("times_s must be strictly increasing")
+        positions = np.asarray(self.positions_m, dtype=np.float64)
+        if positions.ndim != 3 or positions.shape[0] != times.size or positions.shape[2] != 3:
+            raise SceneError(
+                f"positions_m must have shape [T={times.size}, P, 3], got {positions.shape}"
+            )
+        positions = _as_points("positions_m", positions)
+        shape = positions.shape[:2]
+        rcs = _as_rcs("rcs_m2", self.rcs_m2, shape)
+        if self.visible is not None:
+            visible = np.asarray(self.visible, dtype=np.float64)
+            if visible.shape != shape:
+                raise SceneError(f"visible must have shape {shape}, got {visible.shape}")
+            if not np.all((visible >= 0) & (visible <= 1)):
+                raise SceneError("visible must lie in [0, 1]")
+            rcs = rcs * visible
+        object.__setattr__(self, "times_s", times)
+        object.__setattr__(self, "positions_m", positions)
+        object.__setattr__(self, "rcs_m2", rcs)
+        if times.size > 1:
+            spline = CubicSpline(times, positions.reshape(times.size, -1), axis=0)
+            object.__setattr__(self, "_spline", spline)
+
+    @property
+    def num_scatterers(self) -> int:
+        return int(self.positions_m.shape[1])
+
+    def evaluate(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.clip(np.asarray(times_s, dtype=np.float64), self.times_s[0], self.times_s[-1])
+        if self._spline is None:
+            positions = np.broadcast_to(self.positions_m[0], (t.size, *self.positions_m.shape[1:]))
+            rcs = np.broadcast_to(self.rcs_m2[0], (t.size, self.num_scatterers))
+            return positions, rcs
+        positions = self._spline(t).reshape(t.size, self.num_scatterers, 3)
+        upper = np.clip(np.searchsorted(self.times_s, t, side="right"), 1, self.times_s.size - 1)
+        lower = upper - 1
+        weight = (t - self.times_s[lower]) / (self.times_s[upper] - self.times_s[lower])
+        rcs = (1 - weight)[:, None] * self.rcs_m2[lower] + weight[:, None] * self.rcs_m2[upper]
+        return positions, rcs
+
+
+@dataclass(frozen=True)
+class Wall:
+    """An infinite planar reflector for one-bounce multipath.
+
+    Parameters
+    ----------
+    point_m : float [3]
+        Any point on the wall, world frame [m].
+    normal_m : float [3]
+        Wall normal (normalised internally; its sign does not matter).
+    reflection_coefficient : complex
+        Amplitude reflection coefficient (|Gamma| <= 1; e.g. -0.6 for a plastered wall).
+    """
+
+    point_m: np.ndarray
+    normal_m: np.ndarray
+    reflection_coefficient: complex = 0.5
+
+    def __post_init__(self) -> None:
+        point = _as_points("wall point_m", self.point_m, ())
+        normal = _as_points("wall normal_m", self.normal_m, ())
+        length = float(np.linalg.norm(normal))
+        if length < 1e-12:
+            raise SceneError("wall normal_m must be a non-zero vector")
+        gamma = complex(self.reflection_coefficient)
+        if not (math.isfinite(gamma.real) and math.isfinite(gamma.imag)) or abs(gamma) > 1:
+            raise SceneError(f"wall reflection_coefficient must satisfy |Gamma| <= 1, got {gamma}")
+        object.__setattr__(self, "point_m", point)
+        object.__setattr__(self, "normal_m", normal / length)
+        object.__setattr__(self, "reflection_coefficient", gamma)
+
+    def mirror(self, points_m: np.ndarray) -> np.ndarray:
+        """Mirror images of points [..., 3] across the wall [m]."""
+        offset = (points_m - self.point_m) @ self.normal_m
+        return points_m - 2.0 * offset[..., None] * self.normal_m
+
+    def signed_distance(self, points_m: np.ndarray) -> np.ndarray:
+        """Signed distances [...] of points [..., 3] from the wall plane [m]."""
+        return (np.asarray(points_m) - self.point_m) @ self.normal_m
+
+
+@dataclass(frozen=True)
+class PathGeometry:
+    """All propagation paths at a set of times (what the synthesis consumes).
+
+    A path q goes TX -> ``points_m[:, tx_point[q]]`` ... ``points_m[:, rx_point[q]]`` -> RX;
+    its delay is ``(|points[tx_point] - tx| + |points[rx_point] - rx|) / c``. Direct paths
+    have ``tx_point == rx_point``; image-method paths pair a scatterer with its mirror image.
+
+    Attributes
+    ----------
+    points_m : float64 [T, U, 3]
+        Scatterers followed by their mirror images, world frame [m].
+    tx_point : int64 [Q]
+        Index into U of the point seen from the TX side of each path.
+    rx_point : int64 [Q]
+        Index into U of the point seen from the RX side.
+    rcs_m2 : float64 [T, Q]
+        RCS of the scatterer of each path [m^2] (0 where the path does not exist).
+    reflection : complex128 [Q]
+        Product of the wall reflection coefficients along the path (1 for direct paths).
+    """
+
+    points_m: np.ndarray
+    tx_point: np.ndarray
+    rx_point: np.ndarray
+    rcs_m2: np.ndarray
+    reflection: np.ndarray
+
+    @property
+    def num_paths(self) -> int:
+        """Number of paths Q."""
+        return int(self.tx_point.shape[0])
+
+
+@dataclass
+class Scene:
+    """Everything the radar sees: scatterer groups and walls.
+
+    Parameters
+    ----------
+    scatterers : list of ScattererGroup
+        Moving and static point scatterers.
+    walls : list of Wall
+        Planar reflectors adding one-bounce multipath for every scatterer.
+    """
+
+    scatterers: list[ScattererGroup] = field(default_factory=list)
+    walls: list[Wall] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for group in self.scatterers:
+            if not isinstance(group, ScattererGroup):
+                raise SceneError(f"scene scatterers must be ScattererGroup, got {type(group)}")
+        for wall in self.walls:
+            if not isinstance(wall, Wall):
+                raise SceneError(f"scene walls must be Wall, got {type(wall)}")
+
+    def add(self, item: ScattererGroup | Wall) -> Scene:
+        """Add a scatterer group or a wall; returns the scene for chaining."""
+        if isinstance(item, Wall):
+            self.walls.append(item)
+        elif isinstance(item, ScattererGroup):
+            self.scatterers.append(item)
+        else:
+            raise SceneError(f"cannot add {type(item).__name__} to a scene")
+        return self
+
+    @property
+    def num_scatterers(self) -> int:
+        """Total number of point scatterers."""
+        return sum(group.num_scatterers for group in self.scatterers)
+
+    @property
+    def num_paths(self) -> int:
+        """Direct paths plus two one-bounce paths per scatterer and wall."""
+        return self.num_scatterers * (1 + 2 * len(self.walls))
+
+    def scatterers_at(self, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """All scatterers at the given times.
+
+        Returns
+        -------
+        positions_m : float64 [T, P, 3] (world [m]); rcs_m2 : float64 [T, P] [m^2].
+        """
+        times = np.asarray(times_s, dtype=np.float64).reshape(-1)
+        if not self.scatterers:
+            return np.zeros((times.size, 0, 3)), np.zeros((times.size, 0))
+        parts = [group.evaluate(times) for group in self.scatterers]
+        positions = np.concatenate([p for p, _ in parts], axis=1)
+        rcs = np.concatenate([r for _, r in parts], axis=1)
+        if not np.all(np.isfinite(positions)) or not np.all(np.isfinite(rcs)):
+            raise SceneError("scatterer positions or RCS became non-finite")
+        return positions, rcs
+
+    def paths_at(self, times_s: np.ndarray, radar_position_m: np.ndarray) -> PathGeometry:
+        """Direct and image-method paths at the given times.
+
+        Parameters
+        ----------
+        times_s : float64 [T]
+            Absolute times [s].
+        radar_position_m : float64 [3]
+            Radar position in the world frame [m] (decides which side of a wall is front).
+
+        Returns
+        -------
+        PathGeometry with U = P (1 + W) points and Q = P (1 + 2 W) paths.
+        """
+        positions, rcs = self.scatterers_at(times_s)
+        num_points = positions.shape[1]
+        direct = np.arange(num_points)
+        points = [positions]
+        tx_point, rx_point, path_rcs, reflection = [direct], [direct], [rcs], [np.ones(num_points)]
+        radar = np.asarray(radar_position_m, dtype=np.float64)
+        for w, wall in enumerate(self.walls):
+            image = direct + (w + 1) * num_points
+            points.append(wall.mirror(positions))
+            radar_side = np.sign(wall.signed_distance(radar))
+            same_side = np.sign(wall.signed_distance(positions)) == radar_side
+            exists_rcs = np.where(same_side & (radar_side != 0), rcs, 0.0)
+            gamma = np.full(num_points, wall.reflection_coefficient)
+            # TX -> p -> wall -> RX, then TX -> wall -> p -> RX.
+            tx_point += [direct, image]
+            rx_point += [image, direct]
+            path_rcs += [exists_rcs, exists_rcs]
+            reflection += [gamma, gamma]
+        return PathGeometry(
+            points_m=np.concatenate(points, axis=1),
+            tx_point=np.concatenate(tx_point).astype(np.int64),
+            rx_point=np.concatenate(rx_point).astype(np.int64),
+            rcs_m2=np.concatenate(path_rcs, axis=1),
+            reflection=np.concatenate(reflection).astype(np.complex128),
+        )
+
+
+def point_target(
+    radar: RadarConfig,
+    range_m: float,
+    velocity_mps: float,
+    azimuth_rad: float,
+    elevation_rad: float = 0.0,
+    rcs_m2: float = 1.0,
+) -> ConstantVelocityScatterers:
+    """One point at a given range and angle from the radar, moving radially.
+
+    The position is ``r (cos el sin az, cos el cos az, sin el)`` in the radar local frame
+    (x right, y boresight, z up; azimuth positive towards +x) mapped to the world by
+    ``radar.pose``; the velocity points along the same line, so the range is exactly
+    ``range_m + velocity_mps * t`` (positive velocity: moving away).
+
+    Parameters
+    ----------
+    radar : RadarConfig
+        The radar whose pose defines the local frame.
+    range_m : float
+        Range from the radar origin at t = 0 [m].
+    velocity_mps : float
+        Radial velocity [m/s], positive away from the radar.
+    azimuth_rad, elevation_rad : float
+        Direction in the radar local frame [rad].
+    rcs_m2 : float
+        Radar cross-section [m^2].
+
+    Returns
+    -------
+    ConstantVelocityScatterers with one point.
+    """
+    values = (range_m, velocity_mps, azimuth_rad, elevation_rad, rcs_m2)
+    if not all(math.isfinite(v) for v in values):
+        raise SceneError(f"point_target arguments must be finite, got {values}")
+    if range_m <= 0:
+        raise SceneError(f"point_target range_m must be > 0, got {range_m}")
+    direction_local = np.array(
+        [
+            math.cos(elevation_rad) * math.sin(azimuth_rad),
+            math.cos(elevation_rad) * math.cos(azimuth_rad),
+            math.sin(elevation_rad),
+        ]
+    )
+    position = radar.pose.to_world(range_m * direction_local)
+    velocity = radar.pose.rotation @ direction_local * velocity_mps
+    return ConstantVelocityScatterers(position[None], velocity[None], np.array([rcs_m2]))
