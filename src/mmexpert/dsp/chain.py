@@ -1,0 +1,275 @@
+"""The processing chain of a TI mmWave device, from a raw ADC cube to points and maps.
+
+``ProcessingChain(settings)(cube) -> ChainOutput`` runs, for every frame (DESIGN.md
+section 5): range FFT, static clutter removal, Doppler FFT, TDM-MIMO Doppler phase
+compensation, non-coherent sum over virtual channels, two-pass CFAR (range, then Doppler)
+with peak grouping, azimuth/elevation estimation per detection, field-of-view filtering,
+and the maps (range-Doppler, range-azimuth, micro-Doppler, range-time, azimuth-time).
+CFAR parameters, clutter removal and fields of view come from ``cube.config.chain``
+(the TI ``.cfg``) unless ``settings.chain`` overrides them, so simulated and real cubes
+go through the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mmexpert.dsp.angle import ANGLE_ESTIMATORS, CaponBeamformer, FFTBeamformer
+from mmexpert.dsp.base import DspError
+from mmexpert.dsp.cfar import CFAR_DETECTORS, OSCFAR, Detections, TwoPassCFAR
+from mmexpert.dsp.fft import RangeDopplerCube, RangeDopplerProcessor
+from mmexpert.dsp.maps import (
+    AzimuthTime,
+    AzimuthTimeMap,
+    MicroDoppler,
+    MicroDopplerMap,
+    RangeAzimuth,
+    RangeAzimuthMap,
+    RangeDopplerMap,
+    RangeTime,
+    RangeTimeMap,
+)
+from mmexpert.dsp.pointcloud import POINT_DTYPE, fov_mask, make_points
+from mmexpert.radar.config import ChainSettings
+from mmexpert.radar.cube import RadarCube
+
+
+@dataclass(frozen=True)
+class ProcessingSettings:
+    """Settings of :class:`ProcessingChain` that a TI ``.cfg`` does not carry."""
+
+    range_window: str = "hann"  # fast-time window (dsp.fft.WINDOWS)
+    doppler_window: str = "hann"  # slow-time window
+    num_range_bins: int | None = None  # range FFT length; None: ADC samples
+    num_doppler_bins: int | None = None  # Doppler FFT length; None: loops
+    point_angle_estimator: str = "fft"  # angle of each detection (dsp.angle.ANGLE_ESTIMATORS)
+    point_angle_bins: int = 256  # FFT length (fft) or grid size over [-90, 90] deg (capon)
+    point_snapshot_radius: int = 1  # detection cell +- this many range/Doppler bins as snapshots
+    map_angle_estimator: str = "capon"  # spectrum of range-azimuth and azimuth-time maps
+    num_map_angles: int = 128  # map angle grid over [-90, 90] deg (DESIGN section 6)
+    map_range_span_m: tuple[float, float] = (0.0, math.inf)  # range bins for µD / azimuth-time
+    os_rank_fraction: float = 0.75  # k / N of OS-CFAR (Rohling)
+    peak_grouping: bool = True  # keep 3x3 local maxima only (TI peakGrouping)
+    chain: ChainSettings | None = None  # CFAR / clutter / FoV; None: cube.config.chain
+
+    def __post_init__(self) -> None:
+        for name, registry_value in (
+            ("point_angle_estimator", self.point_angle_estimator),
+            ("map_angle_estimator", self.map_angle_estimator),
+        ):
+            if registry_value not in ANGLE_ESTIMATORS:
+                raise DspError(
+                    f"{name} '{registry_value}' is unknown; choose one of "
+                    f"{sorted(ANGLE_ESTIMATORS)}"
+                )
+        if self.point_snapshot_radius < 0:
+            raise DspError(f"point_snapshot_radius must be >= 0, got {self.point_snapshot_radius}")
+        if self.chain is not None and self.chain.cfar_kind not in CFAR_DETECTORS:
+            raise DspError(
+                f"cfar_kind '{self.chain.cfar_kind}' is unknown; choose one of "
+                f"{sorted(CFAR_DETECTORS)}"
+            )
+
+
+MMEXPERT_VIEWS = ProcessingSettings(num_range_bins=256, num_doppler_bins=128, num_map_angles=128)
+"""DESIGN section 6 map sizes: 256 range bins, 128 Doppler bins, 128 Capon angles."""
+
+
+@dataclass(frozen=True)
+class ChainOutput:
+    """Everything the chain produces for a cube.
+
+    Attributes
+    ----------
+    points : tuple of POINT_DTYPE [points_f], one per frame
+        Detected points inside the fields of view.
+    range_doppler : RangeDopplerMap
+        power float32 [frames, doppler, range].
+    range_azimuth : RangeAzimuthMap
+        power float32 [frames, range, angles].
+    micro_doppler : MicroDopplerMap
+        power float32 [doppler, frames].
+    range_time : RangeTimeMap
+        power float32 [range, frames].
+    azimuth_time : AzimuthTimeMap
+        power float32 [angles, frames].
+    noise_power : float32 [frames, doppler, range]
+        CFAR noise estimate (range pass), linear power.
+    """
+
+    points: tuple[np.ndarray, ...]
+    range_doppler: RangeDopplerMap
+    range_azimuth: RangeAzimuthMap
+    micro_doppler: MicroDopplerMap
+    range_time: RangeTimeMap
+    azimuth_time: AzimuthTimeMap
+    noise_power: np.ndarray
+
+    @property
+    def range_axis_m(self) -> np.ndarray:
+        """Range of every range bin, float64 [range] [m]."""
+        return self.range_doppler.range_axis_m
+
+    @property
+    def velocity_axis_mps(self) -> np.ndarray:
+        """Radial velocity of every Doppler bin, float64 [doppler] [m/s]."""
+        return self.range_doppler.velocity_axis_mps
+
+    @property
+    def angle_axis_rad(self) -> np.ndarray:
+        """Azimuth of every map angle bin, float64 [angles] [rad]."""
+        return self.azimuth_time.angle_axis_rad
+
+    @property
+    def time_axis_s(self) -> np.ndarray:
+        """Start time of every frame, float64 [frames] [s]."""
+        return self.range_doppler.time_axis_s
+
+
+class ProcessingChain:
+    """The device chain as one callable.
+
+    Parameters
+    ----------
+    settings : ProcessingSettings, optional
+        Windows, FFT sizes, estimators, map sizes; CFAR/FoV from the cube unless
+        ``settings.chain`` is given.
+
+    Input
+    -----
+    cube : RadarCube
+        ``adc`` complex64 [frames, loops, chirps_per_loop, rx, samples].
+
+    Output
+    ------
+    :class:`ChainOutput`
+    """
+
+    def __init__(self, settings: ProcessingSettings | None = None) -> None:
+        self.settings = settings if settings is not None else ProcessingSettings()
+        s = self.settings
+        # Validates window names and FFT sizes at construction.
+        RangeDopplerProcessor(
+            s.range_window, s.doppler_window, s.num_range_bins, s.num_doppler_bins
+        )
+        self.point_estimator = (
+            FFTBeamformer(s.point_angle_bins)
+            if s.point_angle_estimator == "fft"
+            else CaponBeamformer(num_angles=s.num_map_angles, refine_num_angles=s.point_angle_bins)
+        )
+        self.map_estimator = (
+            CaponBeamformer(num_angles=s.num_map_angles)
+            if s.map_angle_estimator == "capon"
+            else FFTBeamformer(max(s.num_map_angles, 2))
+        )
+
+    def chain_settings(self, cube: RadarCube) -> ChainSettings:
+        """The CFAR / clutter / FoV settings used for ``cube``."""
+        chain = self.settings.chain if self.settings.chain is not None else cube.config.chain
+        if chain.cfar_kind not in CFAR_DETECTORS:
+            raise DspError(
+                f"cfar_kind '{chain.cfar_kind}' is unknown; choose one of {sorted(CFAR_DETECTORS)}"
+            )
+        return chain
+
+    def detector(self, chain: ChainSettings) -> TwoPassCFAR:
+        """The two-pass CFAR built from ``chain`` (range pass mirrored, Doppler pass circular)."""
+        cls = CFAR_DETECTORS[chain.cfar_kind]
+        extra = {"rank_fraction": self.settings.os_rank_fraction} if cls is OSCFAR else {}
+        along_range = cls(
+            chain.cfar_range_guard,
+            chain.cfar_range_train,
+            chain.cfar_range_threshold_db,
+            wrap=False,
+            **extra,
+        )
+        along_doppler = cls(
+            chain.cfar_doppler_guard,
+            chain.cfar_doppler_train,
+            chain.cfar_doppler_threshold_db,
+            wrap=True,
+            **extra,
+        )
+        return TwoPassCFAR(along_range, along_doppler, self.settings.peak_grouping)
+
+    def __call__(self, cube: RadarCube) -> ChainOutput:
+        if not isinstance(cube, RadarCube):
+            raise DspError(f"expected a RadarCube, got {type(cube).__name__}")
+        chain = self.chain_settings(cube)
+        s = self.settings
+        rd = RangeDopplerProcessor(
+            s.range_window,
+            s.doppler_window,
+            s.num_range_bins,
+            s.num_doppler_bins,
+            clutter_removal=chain.clutter_removal,
+        )(cube)
+        detections = self.detector(chain)(rd.power)
+        points = self.point_cloud(rd, detections, chain)
+        span = self.settings.map_range_span_m
+        return ChainOutput(
+            points=points,
+            range_doppler=RangeDopplerMap(
+                rd.power, rd.velocity_axis_mps, rd.range_axis_m, rd.time_axis_s
+            ),
+            range_azimuth=RangeAzimuth(self.map_estimator)(rd),
+            micro_doppler=MicroDoppler(span)(rd),
+            range_time=RangeTime()(rd),
+            azimuth_time=AzimuthTime(self.map_estimator, span)(rd),
+            noise_power=detections.noise.astype(np.float32),
+        )
+
+    def point_cloud(
+        self, rd: RangeDopplerCube, detections: Detections, chain: ChainSettings
+    ) -> tuple[np.ndarray, ...]:
+        """Points of every frame from the detected cells.
+
+        Parameters
+        ----------
+        rd : RangeDopplerCube
+        detections : Detections
+            mask / noise [frames, doppler, range].
+        chain : ChainSettings
+            Fields of view.
+
+        Returns
+        -------
+        tuple of POINT_DTYPE [points_f], one per frame.
+        """
+        frame, doppler, rbin = np.nonzero(detections.mask)
+        num_frames = rd.num_frames
+        if frame.size == 0:
+            return tuple(np.zeros(0, dtype=POINT_DTYPE) for _ in range(num_frames))
+        snapshots = self._snapshots(rd, frame, doppler, rbin)
+        azimuth, elevation = self.point_estimator.estimate(snapshots, rd.geometry)
+        power = rd.power[frame, doppler, rbin]
+        noise = detections.noise[frame, doppler, rbin]
+        points = make_points(
+            rd.range_axis_m[rbin],
+            rd.velocity_axis_mps[doppler],
+            doppler,
+            azimuth,
+            elevation,
+            10 * np.log10(np.maximum(power, 1e-30) / np.maximum(noise, 1e-30)),
+        )
+        keep = fov_mask(points, chain)
+        points, frame = points[keep], frame[keep]
+        bounds = np.searchsorted(frame, np.arange(num_frames + 1))
+        return tuple(points[bounds[i] : bounds[i + 1]] for i in range(num_frames))
+
+    def _snapshots(
+        self, rd: RangeDopplerCube, frame: np.ndarray, doppler: np.ndarray, rbin: np.ndarray
+    ) -> np.ndarray:
+        """Virtual vectors of each detection and its neighbours, complex [points, elements, s]."""
+        radius = self.settings.point_snapshot_radius
+        offsets = np.arange(-radius, radius + 1)
+        num_doppler, num_range = rd.spectra.shape[1], rd.spectra.shape[-1]
+        dd = (doppler[:, None, None] + offsets[None, :, None]) % num_doppler  # Doppler wraps
+        rr = np.clip(rbin[:, None, None] + offsets[None, None, :], 0, num_range - 1)
+        dd, rr = np.broadcast_arrays(dd, rr)
+        n = dd.shape[0]
+        cells = rd.spectra[frame[:, None], dd.reshape(n, -1), :, :, rr.reshape(n, -1)]
+        return cells.reshape(n, cells.shape[1], -1).transpose(0, 2, 1)  # (points, elements, s)
