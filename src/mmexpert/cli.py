@@ -1,0 +1,195 @@
+"""The ``mmexpert`` command: wires library calls together, holds no physics of its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mmexpert.cli_args import ArgumentError, parse_target
+from mmexpert.radar.config import RadarConfigError
+
+app = typer.Typer(
+    name="mmexpert",
+    help="Synthetic mmWave radar for human activity: exact FMCW simulation and the TI chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+radar_app = typer.Typer(
+    help="Radar configurations: presets and TI .cfg files.", no_args_is_help=True
+)
+simulate_app = typer.Typer(help="Simulate radar captures.", no_args_is_help=True)
+bench_app = typer.Typer(help="Benchmarks (JSON output).", no_args_is_help=True)
+app.add_typer(radar_app, name="radar")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(bench_app, name="bench")
+
+console = Console()
+err_console = Console(stderr=True)
+
+RadarOption = Annotated[
+    str, typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def _load_radar(preset_or_cfg: str):
+    from mmexpert.radar.presets import load_radar
+
+    try:
+        return load_radar(preset_or_cfg)
+    except (RadarConfigError, OSError) as exc:
+        raise _fail(str(exc)) from None
+
+
+# ---------------------------------------------------------------------------- radar
+@radar_app.command("list")
+def radar_list() -> None:
+    """List the radar presets shipped with mmExpert."""
+    from mmexpert.radar.presets import list_presets
+
+    for name in list_presets():
+        console.print(name)
+
+
+_INFO_ROWS = [
+    ("device", "device", None, ""),
+    ("start frequency", "start_freq_hz", 1e-9, "GHz"),
+    ("wavelength (ADC centre)", "wavelength_m", 1e3, "mm"),
+    ("slope", "slope_hz_per_s", 1e-12, "MHz/us"),
+    ("sampled bandwidth", "sampled_bandwidth_hz", 1e-9, "GHz"),
+    ("ADC samples", "num_adc_samples", None, ""),
+    ("ADC sample rate", "sample_rate_hz", 1e-6, "Msps"),
+    ("range resolution", "range_resolution_m", 1e2, "cm"),
+    ("maximum range", "max_range_m", 1.0, "m"),
+    ("TX x RX", None, None, ""),
+    ("chirps per loop", "chirps_per_loop", None, ""),
+    ("loops per frame", "num_loops", None, ""),
+    ("loop time", "loop_time_s", 1e6, "us"),
+    ("maximum velocity", "max_velocity_mps", 1.0, "+- m/s"),
+    ("velocity resolution", "velocity_resolution_mps", 1.0, "m/s"),
+    ("azimuth virtual elements", "num_azimuth_virtual", None, ""),
+    ("azimuth resolution", "azimuth_resolution_deg", 1.0, "deg"),
+    ("frame rate", "frame_rate_hz", 1.0, "Hz"),
+    ("duty cycle", "duty_cycle", 1e2, "%"),
+    ("noise power per sample", "noise_power_dbm", 1.0, "dBm"),
+    ("SNR of 1 m^2 at 5 m per sample", "snr_1m2_at_5m_per_sample_db", 1.0, "dB"),
+]
+
+
+@radar_app.command("info")
+def radar_info(
+    preset_or_cfg: Annotated[str, typer.Argument(help="Preset name or TI .cfg path.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (SI units).")] = False,
+) -> None:
+    """Print the derived quantities of a radar (range/velocity/angle resolution ...)."""
+    summary = _load_radar(preset_or_cfg).summary()
+    if as_json:
+        print(json.dumps(summary, indent=1))
+        return
+    table = Table(title=f"radar {summary['name']}")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for label, key, scale, unit in _INFO_ROWS:
+        if key is None:
+            value = f"{summary['num_tx']} x {summary['num_rx']}"
+        elif scale is None:
+            value = str(summary[key])
+        else:
+            value = f"{summary[key] * scale:.4g}"
+        table.add_row(label, value, unit)
+    console.print(table)
+
+
+# ------------------------------------------------------------------------ simulate
+@simulate_app.command("targets")
+def simulate_targets(
+    radar: RadarOption,
+    target: Annotated[
+        list[str],
+        typer.Option(help="r=<m>,v=<m/s, + away>,az=<deg>[,el=<deg>][,rcs=<m^2>]; repeatable."),
+    ],
+    out: Annotated[Path, typer.Option(help="Output .npz file.")],
+    frames: Annotated[int, typer.Option(min=1, help="Number of frames.")] = 4,
+    no_noise: Annotated[bool, typer.Option("--no-noise", help="Noise-free cube.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
+    exact: Annotated[bool, typer.Option(help="Use the exact reference synthesis.")] = False,
+) -> None:
+    """Simulate point targets and write the ADC cube, point clouds and maps to an .npz."""
+    from mmexpert.data.products import simulate_point_targets
+
+    radar_cfg = _load_radar(radar)
+    try:
+        specs = [parse_target(t) for t in target]
+    except ArgumentError as exc:
+        raise _fail(str(exc)) from None
+    for spec in specs:
+        if spec.range_m >= radar_cfg.max_range_m:
+            raise _fail(
+                f"target at {spec.range_m} m is beyond the maximum range "
+                f"{radar_cfg.max_range_m:.2f} m of radar '{radar_cfg.name}'"
+            )
+    with console.status("simulating"):
+        result = simulate_point_targets(
+            radar_cfg,
+            specs,
+            frames,
+            seed=seed,
+            noise=not no_noise,
+            method="exact" if exact else "fast",
+        )
+        path = result.save(out)
+    console.print(f"wrote {path} ({frames} frames, {result.num_points} points)")
+
+
+# ---------------------------------------------------------------------------- plot
+@app.command("plot")
+def plot(
+    file: Annotated[Path, typer.Argument(help="An .npz written by `mmexpert simulate`.")],
+    out: Annotated[Path, typer.Option(help="Folder for the PNGs.")],
+) -> None:
+    """Write PNGs of the range-Doppler map, the three time maps and the point cloud."""
+    from mmexpert.data.products import ProductsFileError, SimulationProducts
+    from mmexpert.eval.plots import plot_products
+
+    try:
+        products = SimulationProducts.load(file)
+    except (ProductsFileError, RadarConfigError) as exc:
+        raise _fail(f"cannot read {file}: {exc}") from None
+    for path in plot_products(products.arrays(), out):
+        console.print(f"wrote {path}")
+
+
+# --------------------------------------------------------------------------- bench
+@bench_app.command("synth")
+def bench_synth(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON only.")] = False,
+    scatterers: Annotated[int, typer.Option(min=1)] = 2000,
+    frames: Annotated[int, typer.Option(min=1)] = 5,
+) -> None:
+    """Fast versus exact synthesis, side by side in one run."""
+    from mmexpert.radar.benchmark import run_synth_benchmark
+
+    result = run_synth_benchmark(num_scatterers=scatterers, num_frames=frames)
+    if as_json:
+        print(json.dumps(result, indent=1))
+        return
+    table = Table(title="synthesis benchmark")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in result.items():
+        table.add_row(key, f"{value:.4g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
