@@ -179,15 +179,17 @@ def _read_source(text_or_path: str | Path) -> tuple[str, str, str | None]:
     return text_or_path, "<cfg text>", None
 
 
-def _tokenize(text: str, reader: _Reader) -> tuple[list[_Command], str | None, str | None]:
-    """Split into commands; returns (commands, '% device:' value, '% name:' value)."""
+def _tokenize(
+    text: str, reader: _Reader
+) -> tuple[list[_Command], tuple[str, int] | None, str | None]:
+    """Split into commands; returns (commands, ('% device:' value, line), '% name:' value)."""
     commands: list[_Command] = []
-    device_name: str | None = None
+    device_name: tuple[str, int] | None = None
     cfg_name: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if match := _DEVICE_LINE.match(stripped):
-            device_name = match.group(1)
+            device_name = (match.group(1), number)
         elif match := _NAME_LINE.match(stripped):
             cfg_name = match.group(1)
         body = stripped.split("%", 1)[0].strip()
@@ -368,7 +370,8 @@ def parse_ti_cfg(
         if missing:
             raise reader.error(
                 chirp_cmd.line,
-                f"chirp {index} uses TX{missing[0] + 1}, which is not enabled by channelCfg "
+                f"chirpCfg: chirp {index} uses TX{missing[0] + 1}, which is not enabled by "
+                f"channelCfg "
                 f"(line {channel_cmd.line}, txEnable={tx_mask})",
             )
         chirp_tx.append(tuple(tx_enabled.index(b) for b in bits))
@@ -433,7 +436,7 @@ def _profile_from(cmd: _Command, reader: _Reader) -> ChirpProfile:
 
 def _choose_device(
     explicit: str | None,
-    in_file: str | None,
+    in_file: tuple[str, int] | None,
     start_freq_hz: float,
     reader: _Reader,
     profile_cmd: _Command,
@@ -442,10 +445,12 @@ def _choose_device(
         if explicit is not None:
             return get_device(explicit)
         if in_file is not None:
-            return get_device(in_file)
+            return get_device(in_file[0])
         return get_device(device_for_frequency(start_freq_hz))
     except RadarConfigError as exc:
-        line = profile_cmd.line if explicit is None and in_file is None else None
+        if explicit is not None:
+            raise reader.error(None, f"device={explicit!r}: {exc}") from exc
+        line = in_file[1] if in_file is not None else profile_cmd.line
         raise reader.error(line, str(exc)) from exc
 
 
