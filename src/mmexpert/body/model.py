@@ -3,7 +3,8 @@
 RCS model (documented choice)
 -----------------------------
 Each segment's ellipsoid has the geometric-optics RCS of :func:`ellipsoid_rcs_m2` for the
-direction from its centre to the radar (V. C. Chen, *The Micro-Doppler Effect in Radar*).
+direction from its centre to the radar (V. C. Chen, *The Micro-Doppler Effect in Radar*),
+scaled by the skin's power reflectivity (:mod:`mmexpert.body.materials`, 0.34 at 77 GHz).
 That RCS is spread over the segment's patches in proportion to their projected area
 towards the radar, ``area * max(0, n . u)``, so that the segment's patches add up to the
 ellipsoid's RCS when nothing hides them (incoherently: the radar sums the patches with
@@ -30,6 +31,7 @@ from mmexpert.body.ellipsoid import (
     ellipsoid_surface_area_m2,
     sample_ellipsoid_surface,
 )
+from mmexpert.body.materials import SKIN_POWER_REFLECTIVITY_77GHZ
 from mmexpert.body.segments import (
     BUILD_WIDTH_SCALE,
     JOINT_NAMES,
@@ -61,6 +63,9 @@ class BodyConfig:
     patch_density_per_m2: float = 500.0  # surface patches per m^2 (about 4.5 cm spacing)
     min_patches_per_segment: int = 12  # so that hands and feet are more than a point
     occlusion: bool = True  # test lines of sight against the other segments
+    # Power reflectivity |Gamma|^2 of the surface: skin at 77 GHz (materials.py); 1.0 gives
+    # Chen's perfectly conducting ellipsoids.
+    surface_power_reflectivity: float = SKIN_POWER_REFLECTIVITY_77GHZ
     frames_per_chunk: int = 16  # frames per vectorised occlusion batch (memory bound)
 
     def __post_init__(self) -> None:
@@ -70,13 +75,17 @@ class BodyConfig:
             raise BodyError(f"build={self.build!r} is not one of {sorted(BUILD_WIDTH_SCALE)}")
         if self.sex not in ("female", "male"):
             raise BodyError(f"sex={self.sex!r} is not 'female' or 'male'")
-        if not (np.isfinite(self.patch_density_per_m2) and 1.0 <= self.patch_density_per_m2):
+        if not (np.isfinite(self.patch_density_per_m2) and self.patch_density_per_m2 >= 1.0):
             raise BodyError(
                 f"patch_density_per_m2={self.patch_density_per_m2} must be >= 1 patch per m^2"
             )
         if self.min_patches_per_segment < 1:
             raise BodyError(
                 f"min_patches_per_segment={self.min_patches_per_segment} must be at least 1"
+            )
+        if not 0.0 <= self.surface_power_reflectivity <= 1.0:
+            raise BodyError(
+                f"surface_power_reflectivity={self.surface_power_reflectivity} must lie in [0, 1]"
             )
         if self.frames_per_chunk < 1:
             raise BodyError(f"frames_per_chunk={self.frames_per_chunk} must be at least 1")
@@ -278,7 +287,7 @@ class BodyModel:
         projected = layout.patch_area_m2[None, :] * np.maximum(cosine, 0.0)  # [T, P]
         projected_sum = np.add.reduceat(projected, layout.segment_start, axis=1)  # [T, S]
         share = projected / np.maximum(projected_sum[:, segment], np.finfo(float).tiny)
-        rcs = segment_rcs[:, segment] * share
+        rcs = self.config.surface_power_reflectivity * segment_rcs[:, segment] * share
 
         visible = facing.copy()
         if self.config.occlusion:
