@@ -365,8 +365,11 @@ class Scene:
         if not self.scatterers:
             return np.zeros((times.size, 0, 3)), np.zeros((times.size, 0))
         parts = [group.evaluate(times) for group in self.scatterers]
-        positions = np.concatenate([p for p, _ in parts], axis=1)
-        rcs = np.concatenate([r for _, r in parts], axis=1)
+        if len(parts) == 1:
+            positions, rcs = parts[0]
+        else:
+            positions = np.concatenate([p for p, _ in parts], axis=1)
+            rcs = np.concatenate([r for _, r in parts], axis=1)
         if not np.all(np.isfinite(positions)) or not np.all(np.isfinite(rcs)):
             raise SceneError("scatterer positions or RCS became non-finite")
         return positions, rcs
@@ -388,6 +391,8 @@ class Scene:
         positions, rcs = self.scatterers_at(times_s)
         num_points = positions.shape[1]
         direct = np.arange(num_points)
+        if not self.walls:
+            return PathGeometry(positions, direct, direct, rcs, np.ones(num_points, np.complex128))
         points = [positions]
         tx_point, rx_point, path_rcs, reflection = [direct], [direct], [rcs], [np.ones(num_points)]
         radar = np.asarray(radar_position_m, dtype=np.float64)
