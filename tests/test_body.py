@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from mmexpert.body import SEGMENT_NAMES, BodyConfig, BodyModel
+from mmexpert.body import SEGMENT_NAMES, BodyConfig, BodyError, BodyModel
 from mmexpert.body.ellipsoid import (
     ellipsoid_rcs_m2,
     ellipsoid_surface_area_m2,
@@ -318,3 +318,144 @@ def test_arm_in_front_of_the_torso_hides_part_of_the_torso():
         layout.geometry.semi_axes_m[arm],
     )
     assert by_arm.all()
+
+
+# --------------------------------------------------------------------------- motion
+
+
+def _arms_raised_through(plane: str, num_frames: int = 120) -> np.ndarray:
+    """Both arms swept from hanging to overhead (sideways or forwards), elbows flexing."""
+    frames = []
+    for fraction in np.linspace(0.0, 1.0, num_frames):
+        angle = 0.95 * math.pi * fraction
+        flex = 2.6 * math.sin(math.pi * fraction)  # elbow flexion up to 150 degrees
+        pose = standing_body_frame().copy()
+        for side, sign in (("left", -1.0), ("right", 1.0)):
+            if plane == "side":
+                upper = np.array([sign * math.sin(angle), 0.0, -math.cos(angle)])
+            else:
+                upper = np.array([0.0, math.sin(angle), -math.cos(angle)])
+            bend_axis = np.cross(upper, [0.0, 1.0, 0.0] if plane == "side" else [1.0, 0.0, 0.0])
+            bend_axis /= np.linalg.norm(bend_axis)
+            fore = upper * math.cos(flex) + np.cross(bend_axis, upper) * math.sin(flex)
+            elbow = pose[J[f"{side}_shoulder"]] + 0.186 * HEIGHT_M * upper
+            pose[J[f"{side}_elbow"]] = elbow
+            pose[J[f"{side}_wrist"]] = elbow + 0.146 * HEIGHT_M * fore
+        frames.append(place(pose, (0.0, 3.0, 0.0), FACING_MINUS_Y))
+    return np.stack(frames)
+
+
+@pytest.mark.parametrize("motion_name", ["walk", "arms_side", "arms_front"])
+def test_patches_move_continuously_without_roll_jumps(motion_name):
+    # A segment frame that flipped its roll would slide patches across the surface by up
+    # to a diameter in one frame; rigid motion keeps patch steps near the joints' steps.
+    if motion_name == "walk":
+        times = np.arange(240) / 120.0
+        joints = walking_toward_radar(times)
+    else:
+        joints = _arms_raised_through(motion_name.removeprefix("arms_"))
+        times = np.arange(len(joints)) / 60.0
+    scatterers = BodyModel(BodyConfig(height_m=HEIGHT_M)).scatter(joints, RADAR_M, times)
+    patch_step = np.linalg.norm(np.diff(scatterers.positions_m, axis=0), axis=-1).max()
+    joint_step = np.linalg.norm(np.diff(joints, axis=0), axis=-1).max()
+    assert patch_step < 1.6 * joint_step
+
+
+def test_walking_clip_shapes_dtypes_and_visibility_over_time():
+    times = np.arange(60) / 30.0
+    scatterers = BodyModel(BodyConfig(height_m=HEIGHT_M)).scatter(
+        walking_toward_radar(times), RADAR_M, times
+    )
+    num_patches = scatterers.num_patches
+    assert scatterers.positions_m.shape == (60, num_patches, 3)
+    assert scatterers.positions_m.dtype == np.float64
+    assert scatterers.rcs_m2.shape == scatterers.visible.shape == (60, num_patches)
+    assert scatterers.visible.dtype == np.bool_
+    assert scatterers.segment_index.shape == (num_patches,)
+    np.testing.assert_allclose(np.linalg.norm(scatterers.normals, axis=-1), 1.0, atol=1e-12)
+    effective = scatterers.effective_rcs_m2()
+    assert np.all(effective[~scatterers.visible] == 0.0)
+    np.testing.assert_array_equal(
+        effective[scatterers.visible], scatterers.rcs_m2[scatterers.visible]
+    )
+    total = scatterers.total_rcs_m2()
+    assert np.all((total > 0.05) & (total < 2.0))
+    # Limbs occlude each other differently along the gait: visibility changes over time.
+    assert scatterers.visible.any(axis=0).sum() > scatterers.visible[0].sum()
+
+
+def test_radar_position_per_frame_equals_a_fixed_radar():
+    times = np.arange(5) / 30.0
+    joints = walking_toward_radar(times)
+    model = BodyModel(BodyConfig(height_m=HEIGHT_M))
+    fixed = model.scatter(joints, RADAR_M, times)
+    per_frame = model.scatter(joints, np.tile(RADAR_M, (5, 1)), times)
+    np.testing.assert_array_equal(fixed.visible, per_frame.visible)
+    np.testing.assert_allclose(fixed.rcs_m2, per_frame.rcs_m2, rtol=1e-12)
+
+
+def test_patch_count_follows_the_density_and_height_comes_from_the_skeleton():
+    joints = standing_facing_radar()
+    coarse = BodyModel(BodyConfig(patch_density_per_m2=250.0)).layout(joints)
+    fine = BodyModel(BodyConfig(patch_density_per_m2=1000.0)).layout(joints)
+    assert len(fine.patch_area_m2) / len(coarse.patch_area_m2) == pytest.approx(4.0, rel=0.1)
+    # Total area does not depend on the density: about 1.9 m^2 of ellipsoid surface for a
+    # 1.75 m adult (Du Bois body surface area for 1.75 m, 70 kg: 1.85 m^2).
+    assert coarse.patch_area_m2.sum() == pytest.approx(fine.patch_area_m2.sum(), rel=0.02)
+    assert 1.6 < fine.patch_area_m2.sum() < 2.2
+    estimated = BodyModel().layout(joints).geometry.semi_axes_m
+    given = BodyModel(BodyConfig(height_m=HEIGHT_M)).layout(joints).geometry.semi_axes_m
+    np.testing.assert_allclose(estimated, given, rtol=0.01)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"height_m": 3.0}, "height_m"),
+        ({"build": "huge"}, "build"),
+        ({"sex": "x"}, "sex"),
+        ({"patch_density_per_m2": 0.0}, "patch_density"),
+        ({"min_patches_per_segment": 0}, "min_patches"),
+        ({"surface_power_reflectivity": 1.5}, "reflectivity"),
+    ],
+)
+def test_bad_config_is_refused_with_its_name(kwargs, message):
+    with pytest.raises(BodyError, match=message):
+        BodyConfig(**kwargs)
+
+
+def test_bad_inputs_are_refused_with_a_clear_message():
+    model = BodyModel()
+    joints = standing_facing_radar()
+    with pytest.raises(BodyError, match="shape"):
+        model.scatter(joints[:, :20], RADAR_M, np.zeros(1))
+    with pytest.raises(BodyError, match="NaN"):
+        model.scatter(np.full_like(joints, np.nan), RADAR_M, np.zeros(1))
+    with pytest.raises(BodyError, match="times_s"):
+        model.scatter(joints, RADAR_M, np.zeros(2))
+    two = np.concatenate([joints, joints])
+    with pytest.raises(BodyError, match="increasing"):
+        model.scatter(two, RADAR_M, np.array([0.1, 0.1]))
+    with pytest.raises(BodyError, match="radar_position_m"):
+        model.scatter(joints, np.zeros(2), np.zeros(1))
+    collapsed = joints.copy()
+    collapsed[:, J["left_elbow"]] = collapsed[:, J["left_shoulder"]]
+    with pytest.raises(BodyError, match="left_upper_arm"):
+        model.scatter(collapsed, RADAR_M, np.zeros(1))
+
+
+def test_joint_order_matches_the_motion_contract():
+    skeleton = pytest.importorskip("mmexpert.motion.skeleton", reason="motion/ absent")
+    assert tuple(skeleton.JOINT_NAMES) == JOINT_NAMES
+
+
+def test_scatter_motion_samples_a_motion_at_the_requested_times():
+    motion_module = pytest.importorskip("mmexpert.motion.motion", reason="motion/ absent")
+    frames = walking_toward_radar(np.arange(30) / 30.0)
+    motion = motion_module.Motion(joints_m=frames, fps=30.0)
+    model = BodyModel(BodyConfig(height_m=HEIGHT_M))
+    times = np.array([0.1, 0.25, 0.5])
+    from_motion = model.scatter_motion(motion, times, RADAR_M)
+    direct = model.scatter(motion.positions_at(times), RADAR_M, times)
+    np.testing.assert_allclose(from_motion.positions_m, direct.positions_m)
+    np.testing.assert_array_equal(from_motion.times_s, times)
