@@ -175,20 +175,31 @@ class ProcessingChain:
             )
         return chain
 
-    def detector(self, chain: ChainSettings) -> TwoPassCFAR:
-        """The two-pass CFAR built from ``chain`` (range pass mirrored, Doppler pass circular)."""
+    def detector(
+        self, chain: ChainSettings, range_oversampling: float = 1.0, doppler_oversampling=1.0
+    ) -> TwoPassCFAR:
+        """The two-pass CFAR built from ``chain`` (range pass mirrored, Doppler pass circular).
+
+        Guard and training lengths in a TI cfg count FFT bins without zero padding; with
+        padded FFTs (``oversampling`` = FFT length / samples or loops, > 1) they are scaled
+        so that the windows still span the same resolution cells.
+        """
         cls = CFAR_DETECTORS[chain.cfar_kind]
         extra = {"rank_fraction": self.settings.os_rank_fraction} if cls is OSCFAR else {}
+
+        def scaled(cells: int, factor: float) -> int:
+            return max(cells, math.ceil(cells * factor))
+
         along_range = cls(
-            chain.cfar_range_guard,
-            chain.cfar_range_train,
+            scaled(chain.cfar_range_guard, range_oversampling),
+            scaled(chain.cfar_range_train, range_oversampling),
             chain.cfar_range_threshold_db,
             wrap=False,
             **extra,
         )
         along_doppler = cls(
-            chain.cfar_doppler_guard,
-            chain.cfar_doppler_train,
+            scaled(chain.cfar_doppler_guard, doppler_oversampling),
+            scaled(chain.cfar_doppler_train, doppler_oversampling),
             chain.cfar_doppler_threshold_db,
             wrap=True,
             **extra,
@@ -207,7 +218,13 @@ class ProcessingChain:
             s.num_doppler_bins,
             clutter_removal=chain.clutter_removal,
         )(cube)
-        detections = self.detector(chain)(rd.power)
+        num_loops, num_samples = cube.adc.shape[1], cube.adc.shape[-1]
+        range_fft_size = rd.range_axis_m.size * (1 if cube.config.receiver.complex_sampling else 2)
+        detections = self.detector(
+            chain,
+            range_oversampling=range_fft_size / num_samples,
+            doppler_oversampling=rd.velocity_axis_mps.size / num_loops,
+        )(rd.power)
         points = self.point_cloud(rd, detections, chain)
         span = self.settings.map_range_span_m
         return ChainOutput(
