@@ -215,11 +215,16 @@ def test_vectorised_occlusion_matches_the_scalar_reference():
     points = centers[own] + np.einsum("pik,pk->pi", rotations[own], unit * axes[own])
     radar = np.array([0.3, 0.0, 1.2])
     fast = occluded_mask(
-        points[None], own, radar[None], centers[None], rotations[None], axes, frames_per_chunk=1
+        points[None], own, radar[None], centers[None], rotations[None], axes, patches_per_batch=37
     )[0]
     slow = _reference_occlusion(points, own, radar, centers, rotations, axes)
     assert 20 < slow.sum() < 380  # a mixed case, not all or nothing
     np.testing.assert_array_equal(fast, slow)
+    subset = rng.random(400) < 0.5
+    only_subset = occluded_mask(
+        points[None], own, radar[None], centers[None], rotations[None], axes, subset[None]
+    )[0]
+    np.testing.assert_array_equal(only_subset, slow & subset)
 
 
 # --------------------------------------------------------------------------- whole body
@@ -459,3 +464,20 @@ def test_scatter_motion_samples_a_motion_at_the_requested_times():
     direct = model.scatter(motion.positions_at(times), RADAR_M, times)
     np.testing.assert_allclose(from_motion.positions_m, direct.positions_m)
     np.testing.assert_array_equal(from_motion.times_s, times)
+
+
+def test_scatterers_hand_off_to_the_radar_scene():
+    scene = pytest.importorskip("mmexpert.radar.scene", reason="radar scene absent")
+    times = np.arange(10) / 30.0
+    scatterers = BodyModel(BodyConfig(height_m=HEIGHT_M)).scatter(
+        walking_toward_radar(times), RADAR_M, times
+    )
+    group = scene.TrajectoryScatterers(
+        times_s=scatterers.times_s,
+        positions_m=scatterers.positions_m,
+        rcs_m2=scatterers.rcs_m2,
+        visible=scatterers.visible,
+    )
+    positions, rcs = group.evaluate(times)
+    np.testing.assert_allclose(positions, scatterers.positions_m, atol=1e-12)
+    np.testing.assert_allclose(rcs, scatterers.effective_rcs_m2(), atol=1e-15)

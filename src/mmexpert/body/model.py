@@ -66,7 +66,7 @@ class BodyConfig:
     # Power reflectivity |Gamma|^2 of the surface: skin at 77 GHz (materials.py); 1.0 gives
     # Chen's perfectly conducting ellipsoids.
     surface_power_reflectivity: float = SKIN_POWER_REFLECTIVITY_77GHZ
-    frames_per_chunk: int = 16  # frames per vectorised occlusion batch (memory bound)
+    patches_per_batch: int = 8192  # (frame, patch) pairs per occlusion batch (memory bound)
 
     def __post_init__(self) -> None:
         if self.height_m is not None and not (0.5 <= self.height_m <= 2.5):
@@ -87,8 +87,8 @@ class BodyConfig:
             raise BodyError(
                 f"surface_power_reflectivity={self.surface_power_reflectivity} must lie in [0, 1]"
             )
-        if self.frames_per_chunk < 1:
-            raise BodyError(f"frames_per_chunk={self.frames_per_chunk} must be at least 1")
+        if self.patches_per_batch < 1:
+            raise BodyError(f"patches_per_batch={self.patches_per_batch} must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,8 @@ class BodyModel:
                 centers,
                 rotations,
                 geometry.semi_axes_m,
-                frames_per_chunk=self.config.frames_per_chunk,
+                candidates=facing,
+                patches_per_batch=self.config.patches_per_batch,
             )
         return BodyScatterers(
             times_s=times,

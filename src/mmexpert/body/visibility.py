@@ -16,8 +16,9 @@ segments overlap at a joint) has one negative and one positive root and is there
 hidden too, which is right: it is not on the body's outer surface. A patch is never
 tested against its own ellipsoid, which is convex, so back-face culling covers it.
 
-Everything is vectorised over frames, patches and ellipsoids at once (broadcast arrays of
-shape [frames, patches, ellipsoids]), in chunks of frames to bound memory.
+Everything is vectorised over (frame, patch) pairs and ellipsoids at once (arrays of
+shape [pairs, ellipsoids]), in batches of pairs to bound memory; only the pairs that face
+the radar need testing, which halves the work.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ def occluded_mask(
     centers_m: np.ndarray,
     rotations: np.ndarray,
     semi_axes_m: np.ndarray,
-    frames_per_chunk: int = 16,
+    candidates: np.ndarray | None = None,
+    patches_per_batch: int = 8192,
 ) -> np.ndarray:
     """Patches whose line of sight to the radar crosses another ellipsoid.
 
@@ -77,8 +79,11 @@ def occluded_mask(
         float [T, S, 3, 3] rotations ellipsoid frame -> world (columns are the local axes).
     semi_axes_m
         float [S, 3] semi-axes along the local x, y, z axes [m].
-    frames_per_chunk
-        Frames processed together; memory grows as ``frames_per_chunk * P * S``.
+    candidates
+        bool [T, P] the (frame, patch) pairs to test, e.g. those facing the radar; None
+        tests all. Untested pairs are reported as not occluded.
+    patches_per_batch
+        (frame, patch) pairs tested together; memory grows as ``patches_per_batch * S``.
 
     Returns
     -------
@@ -90,21 +95,25 @@ def occluded_mask(
     num_segments = semi_axes_m.shape[0]
     inverse_axes = 1.0 / np.asarray(semi_axes_m, dtype=np.float64)  # [S, 3]
     own_segment = np.asarray(patch_segment)[:, None] == np.arange(num_segments)[None, :]
+    if candidates is None:
+        candidates = np.ones((num_frames, num_patches), dtype=bool)
+    frame_of, patch_of = np.nonzero(candidates)  # [K] each
     occluded = np.zeros((num_frames, num_patches), dtype=bool)
-    for start in range(0, num_frames, frames_per_chunk):
-        chunk = slice(start, min(start + frames_per_chunk, num_frames))
-        points = positions[chunk]  # [t, P, 3]
-        to_radar = radar_positions_m[chunk, None, :] - points
-        distance = np.linalg.norm(to_radar, axis=-1)  # [t, P]
-        direction = to_radar / distance[..., None]
-        frames = rotations[chunk]  # [t, S, 3, 3]
-        # Local coordinates are R^T (world): local_k = sum_i world_i * R[i, k].
-        offset = points[:, :, None, :] - centers_m[chunk][:, None, :, :]  # [t, P, S, 3]
-        origin = np.einsum("tpsi,tsik->tpsk", offset, frames) * inverse_axes
-        ray = np.einsum("tpi,tsik->tpsk", direction, frames) * inverse_axes
-        quad_a = np.einsum("tpsk,tpsk->tps", ray, ray)
-        quad_b = np.einsum("tpsk,tpsk->tps", origin, ray)  # half of the linear coefficient
-        quad_c = np.einsum("tpsk,tpsk->tps", origin, origin) - 1.0
+    for start in range(0, frame_of.size, patches_per_batch):
+        frame = frame_of[start : start + patches_per_batch]  # [k]
+        patch = patch_of[start : start + patches_per_batch]
+        points = positions[frame, patch]  # [k, 3]
+        to_radar = radar_positions_m[frame] - points
+        distance = np.linalg.norm(to_radar, axis=-1)  # [k]
+        direction = to_radar / distance[:, None]
+        frames = rotations[frame]  # [k, S, 3, 3]
+        # Local coordinates are R^T (world): local_j = sum_i world_i * R[i, j].
+        offset = points[:, None, :] - centers_m[frame]  # [k, S, 3]
+        origin = np.einsum("ksi,ksij->ksj", offset, frames) * inverse_axes
+        ray = np.einsum("ki,ksij->ksj", direction, frames) * inverse_axes
+        quad_a = np.einsum("ksj,ksj->ks", ray, ray)
+        quad_b = np.einsum("ksj,ksj->ks", origin, ray)  # half of the linear coefficient
+        quad_c = np.einsum("ksj,ksj->ks", origin, origin) - 1.0
         discriminant = quad_b**2 - quad_a * quad_c
         root = np.sqrt(np.maximum(discriminant, 0.0))
         t_near = (-quad_b - root) / quad_a
@@ -112,8 +121,8 @@ def occluded_mask(
         hit = (
             (discriminant > 0.0)
             & (t_far > OCCLUSION_EPSILON_M)
-            & (t_near < distance[..., None])
-            & ~own_segment
+            & (t_near < distance[:, None])
+            & ~own_segment[patch]
         )
-        occluded[chunk] = hit.any(axis=-1)
+        occluded[frame, patch] = hit.any(axis=-1)
     return occluded
