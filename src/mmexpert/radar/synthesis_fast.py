@@ -75,8 +75,13 @@ class _Nufft1D:
     def transform_many(self, x: np.ndarray, strengths: np.ndarray, out: np.ndarray) -> None:
         """Row-wise transforms: x float32 [B, Q], strengths complex64 [B, Q] -> out [B, N].
 
-        All three arrays must be C-contiguous.
+        ``out`` must be C-contiguous; ``x`` and ``strengths`` are made so if needed (numpy
+        may lay out results of fancy indexing in another order).
         """
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        strengths = np.ascontiguousarray(strengths, dtype=np.complex64)
+        if not out.flags.c_contiguous:
+            raise ValueError("NUFFT output buffer must be C-contiguous")
         if self._raw is None:
             for b in range(x.shape[0]):
                 self.transform(x[b], strengths[b], out[b])
@@ -214,8 +219,8 @@ class _BlockSynthesizer:
     radar origin, and a small float32 excess per antenna,
     ``|p - a| - d0 = (|a|^2 - 2 p.a) / (d0 + |p - a|)`` (millimetres; exact, no cancellation).
     Only the ``[chirps, points]`` arrays need float64; the ``[chirps, rx, paths]`` arrays are
-    float32. Dropped terms: ``S tau0 delta / c`` and ``S delta^2 / (2 c^2)`` in the carrier
-    phase, below 1e-7 cycles for antenna offsets of centimetres.
+    float32. Dropped term: ``S delta^2 / (2 c^2)`` in the carrier phase (delta the excess
+    path length), below 1e-7 cycles for antenna offsets of centimetres.
     """
 
     def __init__(self, radar: RadarConfig, scene: Scene) -> None:
@@ -276,7 +281,10 @@ class _BlockSynthesizer:
             rx_factor = rx_factor[:, :, rx_point]
             path_scale = path_scale * geometry.reflection
         path_scale = path_scale.astype(np.float32 if direct_only else np.complex64)
-        carrier_rad_per_m = np.float32(two_pi * self.centre_freq / c0)
+        # d(carrier)/d(path length) = (f_c - S tau0) / c per path [rad/m]
+        carrier_rad_per_m = (two_pi / c0 * (self.centre_freq - self.slope * tau0)).astype(
+            np.float32
+        )  # [c, Q]
         beat_rad_per_m = np.float32(two_pi * self.beat_cycles_per_sample_per_s / c0)
         tx_of_row = [self.chirp_tx[row % len(self.chirp_tx)] for row in rows]
         for emission in range(max(len(ids) for ids in tx_of_row)):
@@ -297,7 +305,7 @@ class _BlockSynthesizer:
             excess = np.add(pick(excess_rx), excess_t[:, None, :])  # path excess over 2 d0 [m]
             x = np.multiply(excess, beat_rad_per_m)
             x += pick(beat0)[:, None, :]  # [s, R, Q] [rad / sample]
-            phase = np.multiply(excess, carrier_rad_per_m, out=excess)
+            phase = np.multiply(excess, pick(carrier_rad_per_m)[:, None, :], out=excess)
             phase += pick(carrier0)[:, None, :]  # [s, R, Q] [rad]
             tx_part = pick(path_scale) * tx_factor  # [s, Q]
             strengths = np.empty(x.shape, np.complex64)
