@@ -12,8 +12,10 @@ from mmexpert.dsp import (
     AzimuthTime,
     DspError,
     MicroDoppler,
+    RangeAzimuth,
     RangeDopplerProcessor,
     RangeTime,
+    azimuth_time_from_range_azimuth,
     normalize_log_minmax,
 )
 from test_dsp_helpers import small_radar, target_cube
@@ -84,3 +86,11 @@ def test_normalize_log_minmax_spans_unit_interval():
 def test_maps_refuse_raw_arrays():
     with pytest.raises(DspError, match="RangeDopplerCube"):
         RangeTime()(np.zeros((2, 8, 16)))
+
+
+def test_azimuth_time_from_range_azimuth_equals_direct_map(moving_target):
+    _, _, rd = moving_target
+    direct = AzimuthTime(range_span_m=(2.0, 5.0))(rd)
+    reused = azimuth_time_from_range_azimuth(RangeAzimuth()(rd), range_span_m=(2.0, 5.0))
+    assert np.allclose(direct.power, reused.power, rtol=1e-5)
+    assert np.array_equal(direct.angle_axis_rad, reused.angle_axis_rad)

@@ -89,6 +89,7 @@ from mmexpert.dsp.maps import (
     RangeDopplerMap,
     RangeTime,
     RangeTimeMap,
+    azimuth_time_from_range_azimuth,
     normalize_log_minmax,
 )
 from mmexpert.dsp.pointcloud import POINT_DTYPE, fov_mask, make_points, to_ros_frame
@@ -133,6 +134,7 @@ __all__ = [
     "TdmDopplerCompensation",
     "TwoPassCFAR",
     "VirtualArrayGeometry",
+    "azimuth_time_from_range_azimuth",
     "fov_mask",
     "group_peaks",
     "make_points",

@@ -22,7 +22,6 @@ from mmexpert.dsp.base import DspError
 from mmexpert.dsp.cfar import CFAR_DETECTORS, OSCFAR, Detections, TwoPassCFAR
 from mmexpert.dsp.fft import RangeDopplerCube, RangeDopplerProcessor
 from mmexpert.dsp.maps import (
-    AzimuthTime,
     AzimuthTimeMap,
     MicroDoppler,
     MicroDopplerMap,
@@ -31,6 +30,7 @@ from mmexpert.dsp.maps import (
     RangeDopplerMap,
     RangeTime,
     RangeTimeMap,
+    azimuth_time_from_range_azimuth,
 )
 from mmexpert.dsp.pointcloud import POINT_DTYPE, fov_mask, make_points
 from mmexpert.radar.config import ChainSettings
@@ -227,15 +227,16 @@ class ProcessingChain:
         )(rd.power)
         points = self.point_cloud(rd, detections, chain)
         span = self.settings.map_range_span_m
+        range_azimuth = RangeAzimuth(self.map_estimator)(rd)
         return ChainOutput(
             points=points,
             range_doppler=RangeDopplerMap(
                 rd.power, rd.velocity_axis_mps, rd.range_axis_m, rd.time_axis_s
             ),
-            range_azimuth=RangeAzimuth(self.map_estimator)(rd),
+            range_azimuth=range_azimuth,
             micro_doppler=MicroDoppler(span)(rd),
             range_time=RangeTime()(rd),
-            azimuth_time=AzimuthTime(self.map_estimator, span)(rd),
+            azimuth_time=azimuth_time_from_range_azimuth(range_azimuth, span),
             noise_power=detections.noise.astype(np.float32),
         )
 

@@ -188,6 +188,30 @@ class AzimuthTime(MapProcessor):
         return AzimuthTimeMap(power.astype(np.float32), spectrum.angle_axis_rad, rd.time_axis_s)
 
 
+def azimuth_time_from_range_azimuth(
+    range_azimuth: RangeAzimuthMap, range_span_m: tuple[float, float] = (0.0, math.inf)
+) -> AzimuthTimeMap:
+    """Azimuth-time map from an existing range-azimuth map (saves a second beamforming).
+
+    Parameters
+    ----------
+    range_azimuth : RangeAzimuthMap
+        power [frames, range, angles].
+    range_span_m : tuple[float, float]
+        Range bins of interest [m] (inclusive).
+
+    Returns
+    -------
+    AzimuthTimeMap with power float32 [angles, frames], identical to :class:`AzimuthTime`
+    with the same estimator.
+    """
+    keep = _range_selection(range_azimuth.range_axis_m, range_span_m)
+    power = range_azimuth.power[:, keep].sum(axis=1, dtype=np.float64).T
+    return AzimuthTimeMap(
+        power.astype(np.float32), range_azimuth.angle_axis_rad, range_azimuth.time_axis_s
+    )
+
+
 MAPS: dict[str, type[MapProcessor]] = {
     "range_doppler": RangeDoppler,
     "range_azimuth": RangeAzimuth,
