@@ -138,7 +138,9 @@ class VirtualArrayGeometry:
         """x positions of the azimuth-row elements, float64 [n_az] [m]."""
         return self.positions_m[self.azimuth_indices, 0]
 
-    def steering(self, azimuth_rad: np.ndarray, elevation_rad: np.ndarray | float = 0.0):
+    def steering(
+        self, azimuth_rad: np.ndarray | float, elevation_rad: np.ndarray | float = 0.0
+    ) -> np.ndarray:
         """Steering vectors of all elements, complex128 [..., elements].
 
         ``a_i = exp(-j 2 pi p_i . u / lambda)`` for directions given by azimuth and
@@ -196,13 +198,19 @@ class AngleEstimator:
     geometry : VirtualArrayGeometry
     """
 
+    @classmethod
+    def with_grid(cls, num_angles: int) -> AngleEstimator:
+        """An estimator with default settings and a spectrum grid of ``num_angles`` points
+        (FFT length for :class:`FFTBeamformer`, angle grid for :class:`CaponBeamformer`)."""
+        raise NotImplementedError
+
     def azimuth_spectrum(
         self, snapshots: np.ndarray, geometry: VirtualArrayGeometry
     ) -> AngleSpectrum:
         """Azimuth spectrum of the azimuth row; power float64 [..., angles]."""
         return self._spectrum(self._check(snapshots, geometry), geometry, fine=False)
 
-    def _spectrum(self, x: np.ndarray, geometry: VirtualArrayGeometry, fine: bool):
+    def _spectrum(self, x: np.ndarray, geometry: VirtualArrayGeometry, fine: bool) -> AngleSpectrum:
         row = x[..., geometry.azimuth_indices, :]
         power, sine = self._azimuth_power(row, geometry, fine)
         return AngleSpectrum(power=power, sine_axis=sine, angle_axis_rad=np.arcsin(sine))
@@ -301,7 +309,13 @@ class FFTBeamformer(AngleEstimator):
             raise DspError(f"num_bins must be >= 2, got {num_bins}")
         self.num_bins = num_bins
 
-    def _azimuth_power(self, row, geometry, fine):
+    @classmethod
+    def with_grid(cls, num_angles: int) -> FFTBeamformer:
+        return cls(num_bins=num_angles)
+
+    def _azimuth_power(
+        self, row: np.ndarray, geometry: VirtualArrayGeometry, fine: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         n_slots = geometry.num_azimuth_slots
         if self.num_bins < n_slots:
             raise DspError(f"num_bins {self.num_bins} < {n_slots} azimuth slots")
@@ -359,12 +373,18 @@ class CaponBeamformer(AngleEstimator):
         self.diagonal_loading = diagonal_loading
         self.refine_num_angles = refine_num_angles
 
+    @classmethod
+    def with_grid(cls, num_angles: int) -> CaponBeamformer:
+        return cls(num_angles=num_angles, refine_num_angles=num_angles)
+
     @property
     def angle_axis_rad(self) -> np.ndarray:
         """The map grid, float64 [num_angles] [rad]."""
         return np.linspace(*self.angle_span_rad, self.num_angles)
 
-    def _azimuth_power(self, row, geometry, fine):
+    def _azimuth_power(
+        self, row: np.ndarray, geometry: VirtualArrayGeometry, fine: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
         m, s = row.shape[-2], row.shape[-1]
         cov = (row @ np.conj(np.swapaxes(row, -1, -2))) / s  # (..., m, m)
         load = self.diagonal_loading * np.trace(cov, axis1=-2, axis2=-1).real / m

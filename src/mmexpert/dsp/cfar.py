@@ -81,7 +81,9 @@ class CFAR:
     :class:`CfarResult`
     """
 
-    def __init__(self, guard: int = 2, train: int = 8, threshold_db: float = 15.0, wrap=False):
+    def __init__(
+        self, guard: int = 2, train: int = 8, threshold_db: float = 15.0, wrap: bool = False
+    ) -> None:
         if guard < 0 or train < 1:
             raise DspError(
                 f"CFAR needs guard >= 0 and train >= 1, got guard={guard}, train={train}"
@@ -211,7 +213,7 @@ class OSCFAR(CFAR):
         threshold_db: float = 15.0,
         wrap: bool = False,
         rank_fraction: float = 0.75,
-    ):
+    ) -> None:
         super().__init__(guard, train, threshold_db, wrap)
         if not 0 < rank_fraction <= 1:
             raise DspError(f"rank_fraction must be in (0, 1], got {rank_fraction}")
@@ -285,7 +287,7 @@ class TwoPassCFAR:
     :class:`Detections`
     """
 
-    def __init__(self, range_cfar: CFAR, doppler_cfar: CFAR, peak_grouping: bool = True):
+    def __init__(self, range_cfar: CFAR, doppler_cfar: CFAR, peak_grouping: bool = True) -> None:
         self.range_cfar = range_cfar
         self.doppler_cfar = doppler_cfar
         self.peak_grouping = peak_grouping

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mmexpert.dsp.angle import ANGLE_ESTIMATORS, CaponBeamformer, FFTBeamformer
+from mmexpert.dsp.angle import ANGLE_ESTIMATORS
 from mmexpert.dsp.base import DspError
 from mmexpert.dsp.cfar import CFAR_DETECTORS, OSCFAR, Detections, TwoPassCFAR
 from mmexpert.dsp.fft import RangeDopplerCube, RangeDopplerProcessor
@@ -46,7 +46,7 @@ class ProcessingSettings:
     num_range_bins: int | None = None  # range FFT length; None: ADC samples
     num_doppler_bins: int | None = None  # Doppler FFT length; None: loops
     point_angle_estimator: str = "fft"  # angle of each detection (dsp.angle.ANGLE_ESTIMATORS)
-    point_angle_bins: int = 256  # FFT length (fft) or grid size over [-90, 90] deg (capon)
+    point_angle_bins: int = 256  # point estimator grid: FFT length (fft) or angles (capon)
     point_snapshot_radius: int = 1  # detection cell +- this many range/Doppler bins as snapshots
     map_angle_estimator: str = "capon"  # spectrum of range-azimuth and azimuth-time maps
     num_map_angles: int = 128  # map angle grid over [-90, 90] deg (DESIGN section 6)
@@ -155,16 +155,10 @@ class ProcessingChain:
         RangeDopplerProcessor(
             s.range_window, s.doppler_window, s.num_range_bins, s.num_doppler_bins
         )
-        self.point_estimator = (
-            FFTBeamformer(s.point_angle_bins)
-            if s.point_angle_estimator == "fft"
-            else CaponBeamformer(num_angles=s.num_map_angles, refine_num_angles=s.point_angle_bins)
+        self.point_estimator = ANGLE_ESTIMATORS[s.point_angle_estimator].with_grid(
+            s.point_angle_bins
         )
-        self.map_estimator = (
-            CaponBeamformer(num_angles=s.num_map_angles)
-            if s.map_angle_estimator == "capon"
-            else FFTBeamformer(max(s.num_map_angles, 2))
-        )
+        self.map_estimator = ANGLE_ESTIMATORS[s.map_angle_estimator].with_grid(s.num_map_angles)
 
     def chain_settings(self, cube: RadarCube) -> ChainSettings:
         """The CFAR / clutter / FoV settings used for ``cube``."""
@@ -176,7 +170,10 @@ class ProcessingChain:
         return chain
 
     def detector(
-        self, chain: ChainSettings, range_oversampling: float = 1.0, doppler_oversampling=1.0
+        self,
+        chain: ChainSettings,
+        range_oversampling: float = 1.0,
+        doppler_oversampling: float = 1.0,
     ) -> TwoPassCFAR:
         """The two-pass CFAR built from ``chain`` (range pass mirrored, Doppler pass circular).
 

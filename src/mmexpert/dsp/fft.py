@@ -164,7 +164,9 @@ class DopplerFFT:
     increasing index means increasing (receding) radial velocity.
     """
 
-    def __init__(self, window: str = "hann", num_bins: int | None = None, axis: int = LOOPS_AXIS):
+    def __init__(
+        self, window: str = "hann", num_bins: int | None = None, axis: int = LOOPS_AXIS
+    ) -> None:
         if window not in WINDOWS:
             raise DspError(f"unknown window '{window}'; choose one of {sorted(WINDOWS)}")
         if num_bins is not None and num_bins < 2:

@@ -82,12 +82,12 @@ def _range_selection(axis_m: np.ndarray, span_m: tuple[float, float]) -> np.ndar
 class MapProcessor:
     """Base class: checks the input is a :class:`RangeDopplerCube`, then ``_process``."""
 
-    def __call__(self, rd: RangeDopplerCube):
+    def __call__(self, rd: RangeDopplerCube) -> object:
         if not isinstance(rd, RangeDopplerCube):
             raise DspError(f"expected a RangeDopplerCube, got {type(rd).__name__}")
         return self._process(rd)
 
-    def _process(self, rd: RangeDopplerCube):
+    def _process(self, rd: RangeDopplerCube) -> object:
         raise NotImplementedError
 
 
