@@ -195,14 +195,7 @@ class BodyModel:
         if np.any(bone_lengths < 1e-3):
             short = [n for n, b in zip(SEGMENT_NAMES, bone_lengths, strict=True) if b < 1e-3]
             raise BodyError(f"bones shorter than 1 mm (coincident joints) for segments {short}")
-        height = self.config.height_m
-        if height is None:
-            leg = 0.5 * sum(
-                bone_lengths[SEGMENT_NAMES.index(f"{side}_{part}")]
-                for side in ("left", "right")
-                for part in ("thigh", "shank")
-            )
-            height = float(np.clip(leg / _LEG_LENGTH_FRACTION_OF_HEIGHT, 0.5, 2.5))
+        height = subject_height_m(self.config, bone_lengths)
         dims = body_dimensions(height, self.config.build, self.config.sex)
         geometry = segment_geometry(dims, bone_lengths)
         areas = ellipsoid_surface_area_m2(geometry.semi_axes_m)
@@ -252,16 +245,7 @@ class BodyModel:
             On wrong shapes, non-finite values, non-increasing times, or a radar placed on
             the body surface.
         """
-        joints = _check_joints(joints_m)
-        num_frames = joints.shape[0]
-        times = np.asarray(times_s, dtype=np.float64)
-        if times.shape != (num_frames,):
-            raise BodyError(
-                f"times_s must have shape [{num_frames}] (one per frame), got {times.shape}"
-            )
-        if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0.0):
-            raise BodyError("times_s must be finite and strictly increasing")
-        radar = _check_radar(radar_position_m, num_frames)
+        joints, radar, times = check_scatter_inputs(joints_m, radar_position_m, times_s)
         layout = self.layout(joints)
         geometry = layout.geometry
 
@@ -285,9 +269,9 @@ class BodyModel:
         direction_local = np.einsum("tsik,tsi->tsk", rotations, center_to_radar)
         segment_rcs = ellipsoid_rcs_m2(geometry.semi_axes_m[None], direction_local)  # [T, S]
         projected = layout.patch_area_m2[None, :] * np.maximum(cosine, 0.0)  # [T, P]
-        projected_sum = np.add.reduceat(projected, layout.segment_start, axis=1)  # [T, S]
-        share = projected / np.maximum(projected_sum[:, segment], np.finfo(float).tiny)
-        rcs = self.config.surface_power_reflectivity * segment_rcs[:, segment] * share
+        rcs = self.config.surface_power_reflectivity * segment_rcs_share_m2(
+            segment_rcs, segment, projected
+        )
 
         visible = facing.copy()
         if self.config.occlusion:
@@ -338,6 +322,92 @@ class BodyModel:
         if times.ndim != 1 or times.size == 0:
             raise BodyError(f"times_s must be a non-empty 1-D array, got shape {times.shape}")
         return self.scatter(motion.positions_at(times), radar_position_m, times)
+
+
+def subject_height_m(config: BodyConfig, bone_lengths_m: np.ndarray) -> float:
+    """The configured height, or one estimated from the skeleton's legs.
+
+    Parameters
+    ----------
+    config
+        Body settings; ``height_m`` wins when given.
+    bone_lengths_m
+        float [S] carrying-bone length of each segment [m]
+        (:func:`mmexpert.body.segments.typical_bone_lengths_m`).
+
+    Returns
+    -------
+    float
+        Standing height [m]: ``(thigh + shank) / 0.491`` (Winter), clipped to [0.5, 2.5].
+    """
+    if config.height_m is not None:
+        return float(config.height_m)
+    leg = 0.5 * sum(
+        bone_lengths_m[SEGMENT_NAMES.index(f"{side}_{part}")]
+        for side in ("left", "right")
+        for part in ("thigh", "shank")
+    )
+    return float(np.clip(leg / _LEG_LENGTH_FRACTION_OF_HEIGHT, 0.5, 2.5))
+
+
+def check_scatter_inputs(
+    joints_m: np.ndarray, radar_position_m: np.ndarray, times_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate the inputs of a ``scatter`` call.
+
+    Returns
+    -------
+    joints : float64 [T, 22, 3]
+    radar : float64 [T, 3]
+    times : float64 [T]
+
+    Raises
+    ------
+    BodyError
+        Naming the first problem found.
+    """
+    joints = _check_joints(joints_m)
+    num_frames = joints.shape[0]
+    times = np.asarray(times_s, dtype=np.float64)
+    if times.shape != (num_frames,):
+        raise BodyError(
+            f"times_s must have shape [{num_frames}] (one per frame), got {times.shape}"
+        )
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0.0):
+        raise BodyError("times_s must be finite and strictly increasing")
+    return joints, _check_radar(radar_position_m, num_frames), times
+
+
+def segment_rcs_share_m2(
+    segment_rcs_m2: np.ndarray,
+    patch_segment: np.ndarray,
+    projected_area_m2: np.ndarray,
+) -> np.ndarray:
+    """Spread each segment's RCS over its patches in proportion to projected area.
+
+    Parameters
+    ----------
+    segment_rcs_m2
+        float [T, S] RCS of each segment [m^2].
+    patch_segment
+        int [P] segment of each patch.
+    projected_area_m2
+        float [T, P] patch area times max(0, cos incidence) [m^2].
+
+    Returns
+    -------
+    np.ndarray
+        float64 [T, P] RCS per patch [m^2]; each segment's patches sum to its RCS (zero
+        where the segment shows no lit area).
+    """
+    num_segments = segment_rcs_m2.shape[1]
+    membership = np.zeros((patch_segment.size, num_segments))
+    membership[np.arange(patch_segment.size), patch_segment] = 1.0
+    projected_sum = projected_area_m2 @ membership  # [T, S]
+    share = projected_area_m2 / np.maximum(
+        projected_sum[:, patch_segment], np.finfo(np.float64).tiny
+    )
+    return segment_rcs_m2[:, patch_segment] * share
 
 
 def _check_joints(joints_m: np.ndarray) -> np.ndarray:
