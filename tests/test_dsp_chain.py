@@ -221,3 +221,19 @@ def test_several_targets_each_found():
         assert near.size >= 1, f"target at {r} m, {v} m/s not found"
         best = near[np.argmax(near["intensity"])]
         assert abs(math.degrees(best["bearing"]) - a) < 1.5
+
+
+def test_chunked_processing_equals_one_pass():
+    radar = small_radar()
+    cube = target_cube(radar, 3.0, 2.0, math.radians(12.0), num_frames=5)
+    whole = ProcessingChain(ProcessingSettings(frames_per_chunk=5))(cube)
+    chunked = ProcessingChain(ProcessingSettings(frames_per_chunk=2))(cube)
+    assert len(chunked.points) == 5
+    for a, b in zip(whole.points, chunked.points, strict=True):
+        assert np.array_equal(a, b)
+    for name in ("range_doppler", "range_azimuth", "micro_doppler", "range_time", "azimuth_time"):
+        x, y = getattr(whole, name), getattr(chunked, name)
+        assert x.power.shape == y.power.shape
+        assert np.allclose(x.power, y.power, rtol=1e-5)
+        assert np.array_equal(x.time_axis_s, y.time_axis_s)
+    assert np.allclose(whole.noise_power, chunked.noise_power, rtol=1e-5)
