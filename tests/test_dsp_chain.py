@@ -230,7 +230,9 @@ def test_chunked_processing_equals_one_pass():
     chunked = ProcessingChain(ProcessingSettings(frames_per_chunk=2))(cube)
     assert len(chunked.points) == 5
     for a, b in zip(whole.points, chunked.points, strict=True):
-        assert np.array_equal(a, b)
+        assert a.size == b.size  # FFT batch sizes change results only at rounding level
+        for field in POINT_DTYPE.names:
+            assert np.allclose(a[field], b[field], rtol=1e-5, atol=1e-6)
     for name in ("range_doppler", "range_azimuth", "micro_doppler", "range_time", "azimuth_time"):
         x, y = getattr(whole, name), getattr(chunked, name)
         assert x.power.shape == y.power.shape
