@@ -143,6 +143,9 @@ def test_mmexpert_view_sizes():
     assert out.range_doppler.power.shape == (3, 128, 256)
     p = strongest(out.points[0])  # padded FFTs still detect (CFAR windows are scaled)
     assert abs(p["range"] - 3.0) <= radar.range_resolution_m
+    assert abs(p["velocity"] - 1.0) <= radar.velocity_resolution_mps
+    peak_velocity = out.micro_doppler.velocity_axis_mps[np.argmax(out.micro_doppler.power, 0)]
+    assert np.all(np.abs(peak_velocity - 1.0) <= radar.velocity_resolution_mps)
 
 
 def test_ros_frame_conversion_matches_recorded_convention():
