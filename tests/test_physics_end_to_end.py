@@ -20,11 +20,12 @@ from mmexpert.radar.synthesis import simulate
 PRESETS = list_presets()
 
 
-def _one_frame(radar, targets, noise=False, method="exact", seed=0):
+def _one_frame(radar, targets, noise=False, method="exact", seed=0, quantize=True):
     scene = Scene()
     for r, v, az in targets:
         scene.add(point_target(radar, r, v, az))
-    return simulate(radar, scene, 1, np.random.default_rng(seed), method=method, noise=noise)
+    rng = np.random.default_rng(seed)
+    return simulate(radar, scene, 1, rng, method=method, noise=noise, quantize=quantize)
 
 
 def _strongest(points):
@@ -113,7 +114,8 @@ def test_fast_synthesis_matches_exact(preset):
          rng.uniform(-1.0, 1.0))
         for _ in range(20)
     ]
-    exact = _one_frame(radar, targets, method="exact").adc
-    fast = _one_frame(radar, targets, method="fast").adc
+    # Without ADC quantization: rounding may legitimately flip an LSB between methods.
+    exact = _one_frame(radar, targets, method="exact", quantize=False).adc
+    fast = _one_frame(radar, targets, method="fast", quantize=False).adc
     error = np.linalg.norm(fast - exact) / np.linalg.norm(exact)
     assert error <= 1e-4
