@@ -151,6 +151,32 @@ def simulate_targets(
     console.print(f"wrote {path} ({frames} frames, {result.num_points} points)")
 
 
+# ------------------------------------------------------------------------- process
+@app.command("process")
+def process_capture(
+    capture: Annotated[Path, typer.Argument(help="DCA1000 raw capture (adc_data.bin).")],
+    radar: RadarOption,
+    out: Annotated[Path, typer.Option(help="Output .npz (same keys as `simulate`).")],
+    layout: Annotated[
+        str, typer.Option(help="LVDS layout: xwr16xx (xWR16/18/68) or xwr14xx.")
+    ] = "xwr16xx",
+    frames: Annotated[int | None, typer.Option(min=1, help="Frames to read (default all).")] = None,
+) -> None:
+    """Run the device chain on a real DCA1000 capture recorded with a TI .cfg."""
+    from mmexpert.data.dca1000 import Dca1000Error, read_dca1000
+    from mmexpert.data.products import process
+
+    radar_cfg = _load_radar(radar)
+    try:
+        cube = read_dca1000(capture, radar_cfg, num_frames=frames, layout=layout)
+    except Dca1000Error as exc:
+        raise _fail(str(exc)) from None
+    with console.status(f"processing {cube.num_frames} frames"):
+        products = process(cube, {"kind": "dca1000", "capture": capture.name})
+        path = products.save(out)
+    console.print(f"wrote {path} ({cube.num_frames} frames, {products.num_points} points)")
+
+
 # ---------------------------------------------------------------------------- plot
 @app.command("plot")
 def plot(
