@@ -1,7 +1,7 @@
 """Benchmark: body scatterers with visibility for a 10 s clip at 30 fps (300 frames).
 
-Run: ``python bench/bench_body.py [--repeats N] [--density PATCHES_PER_M2]``. Prints one
-JSON object: seconds_per_clip (best of the repeats), patches, frames, visible_fraction,
+Run: ``python bench/bench_body.py [--repeats N] [--density PATCHES_PER_M2] [--body anny]``.
+Prints one JSON object: seconds_per_clip (best of the repeats), patches, frames, visible_fraction,
 facing_fraction (back-face culling alone) and the mean total RCS [m^2].
 
 The clip is a procedural walk toward a radar at the origin (heading -y, 1.2 m/s, from 15 m
@@ -87,12 +87,24 @@ def main() -> None:
     parser.add_argument("--density", type=float, default=BodyConfig().patch_density_per_m2)
     parser.add_argument("--seconds", type=float, default=10.0, help="clip length [s]")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate [Hz]")
+    parser.add_argument(
+        "--body",
+        choices=("ellipsoid", "anny"),
+        default="ellipsoid",
+        help="ellipsoid segments (default) or the optional anny mesh",
+    )
     args = parser.parse_args()
 
     times = np.arange(round(args.seconds * args.fps)) / args.fps
     joints = walking_clip(times)
     radar_m = np.array([0.0, 0.0, 1.0])
-    model = BodyModel(BodyConfig(height_m=HEIGHT_M, patch_density_per_m2=args.density))
+    config = BodyConfig(height_m=HEIGHT_M, patch_density_per_m2=args.density)
+    if args.body == "anny":
+        from mmexpert.body.anny_body import AnnyBodyModel
+
+        model = AnnyBodyModel(config)  # builds (or loads) the mesh before timing starts
+    else:
+        model = BodyModel(config)
     durations = []
     for _ in range(args.repeats):
         start = time.perf_counter()
@@ -108,6 +120,7 @@ def main() -> None:
                 "facing_fraction": round(scatterers.facing_fraction(), 4),
                 "mean_total_rcs_m2": round(float(scatterers.total_rcs_m2().mean()), 4),
                 "patch_density_per_m2": args.density,
+                "body": args.body,
             }
         )
     )

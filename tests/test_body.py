@@ -4,6 +4,7 @@ reference, and the behaviour of a whole body seen by a radar."""
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -481,3 +482,87 @@ def test_scatterers_hand_off_to_the_radar_scene():
     positions, rcs = group.evaluate(times)
     np.testing.assert_allclose(positions, scatterers.positions_m, atol=1e-12)
     np.testing.assert_allclose(rcs, scatterers.effective_rcs_m2(), atol=1e-15)
+
+
+def test_depth_buffer_agrees_with_the_exact_ellipsoid_ray_test():
+    from mmexpert.body.zbuffer import depth_buffer_visible
+
+    times = np.arange(20) / 30.0
+    joints = walking_toward_radar(times)
+    exact = BodyModel(BodyConfig(height_m=HEIGHT_M)).scatter(joints, RADAR_M, times)
+    dense = BodyModel(
+        BodyConfig(height_m=HEIGHT_M, patch_density_per_m2=8000.0, occlusion=False)
+    ).scatter(joints, RADAR_M, times)
+    radar = np.broadcast_to(RADAR_M, (20, 3))
+    buffered = exact.facing_radar & depth_buffer_visible(
+        exact.positions_m, dense.positions_m, radar, pixel_size_m=0.025, depth_tolerance_m=0.03
+    )
+    # Measured 94 % agreement; the errors lie within about a pixel of occluding contours.
+    assert (buffered == exact.visible).mean() > 0.92
+    assert buffered.mean() == pytest.approx(exact.visible.mean(), abs=0.03)
+    with pytest.raises(BodyError, match="too close"):
+        depth_buffer_visible(exact.positions_m[:1], dense.positions_m[:1], radar[:1], 1e-5)
+
+
+# --------------------------------------------------------------------------- anny mesh body
+# Optional: skipped without the 'anny' package; slow (its first model build takes about a
+# minute and writes an 800 MB cache; later builds take about 2 s).
+
+
+@pytest.fixture(scope="module")
+def anny_body():
+    pytest.importorskip("anny", reason="optional 'anny' package absent")
+    from mmexpert.body.anny_body import AnnyBodyModel
+
+    return AnnyBodyModel(BodyConfig(height_m=HEIGHT_M))
+
+
+@pytest.mark.slow
+def test_mesh_follows_the_skeleton_and_matches_the_ellipsoid_body(anny_body):
+    joints = standing_facing_radar(3.0)
+    mesh = anny_body.scatter(joints, RADAR_M, np.zeros(1))
+    ellipsoids = BodyModel(BodyConfig(height_m=HEIGHT_M)).scatter(joints, RADAR_M, np.zeros(1))
+    # Same density, similar surface: the patch counts agree within 15 %.
+    assert mesh.num_patches == pytest.approx(ellipsoids.num_patches, rel=0.15)
+    # Every joint has mesh surface within 12 cm (the body wraps the skeleton).
+    gaps = np.linalg.norm(joints[0][:, None, :] - mesh.positions_m[0][None], axis=-1).min(axis=1)
+    assert gaps.max() < 0.12
+    # The segment labels sit near their bones: each hand patch is closer to its wrist
+    # than to the other wrist.
+    left_hand = mesh.segment_index == SEGMENT_NAMES.index("left_hand")
+    to_left = np.linalg.norm(mesh.positions_m[0, left_hand] - joints[0, J["left_wrist"]], axis=1)
+    to_right = np.linalg.norm(mesh.positions_m[0, left_hand] - joints[0, J["right_wrist"]], axis=1)
+    assert np.all(to_left < to_right)
+    total = float(mesh.total_rcs_m2()[0])
+    assert 0.1 < total < 1.0
+    assert total == pytest.approx(float(ellipsoids.total_rcs_m2()[0]), rel=0.3)
+    assert 0.0 < mesh.visible_fraction() < mesh.facing_fraction() - 0.03
+
+
+@pytest.mark.slow
+def test_mesh_seen_from_the_back_shows_the_back(anny_body):
+    joints = place(standing_body_frame(), (0.0, 3.0, 0.0), 0.0)[None]  # facing away (+y)
+    mesh = anny_body.scatter(joints, RADAR_M, np.zeros(1))
+    chest = mesh.segment_index == SEGMENT_NAMES.index("chest")
+    seen = mesh.visible[0] & chest
+    assert seen.sum() > 10
+    assert np.all(mesh.normals[0, seen, 1] < 0.0)  # normals point back, toward the radar
+
+
+@pytest.mark.slow
+def test_mesh_moves_continuously_while_walking(anny_body):
+    times = np.arange(120) / 120.0
+    joints = walking_toward_radar(times)
+    mesh = anny_body.scatter(joints, RADAR_M, times)
+    patch_step = np.linalg.norm(np.diff(mesh.positions_m, axis=0), axis=-1).max()
+    joint_step = np.linalg.norm(np.diff(joints, axis=0), axis=-1).max()
+    assert patch_step < 1.6 * joint_step
+    assert mesh.positions_m.shape == (120, mesh.num_patches, 3)
+
+
+def test_anny_body_without_the_package_is_a_clear_error(monkeypatch):
+    from mmexpert.body.anny_body import load_anny_rest
+
+    monkeypatch.setitem(sys.modules, "anny", None)  # makes "import anny" fail
+    with pytest.raises(BodyError, match="pip install --no-deps anny"):
+        load_anny_rest.__wrapped__("male", "average")

@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmexpert.body.model import BodyError
+
+MAX_PIXELS_PER_AXIS = 4096
+"""A wider view means the radar is inside or right next to the body."""
+
 
 def depth_buffer_visible(
     query_m: np.ndarray,
@@ -47,6 +52,11 @@ def depth_buffer_visible(
     -------
     np.ndarray
         bool [T, P] visible from the radar. Points behind the radar are not visible.
+
+    Raises
+    ------
+    BodyError
+        When the surface would need more than ``MAX_PIXELS_PER_AXIS`` pixels per axis.
     """
     query = np.asarray(query_m, dtype=np.float64)
     surface = np.asarray(surface_m, dtype=np.float64)
@@ -85,6 +95,11 @@ def depth_buffer_visible(
     v_min = np.where(surface_ahead, surface_v, big).min(axis=1)
     u_span = int((np.where(surface_ahead, surface_u, -big).max(axis=1) - u_min).max()) + 1
     v_span = int((np.where(surface_ahead, surface_v, -big).max(axis=1) - v_min).max()) + 1
+    if max(u_span, v_span) > MAX_PIXELS_PER_AXIS:
+        raise BodyError(
+            f"the body spans {max(u_span, v_span)} depth-buffer pixels seen from the radar "
+            f"(limit {MAX_PIXELS_PER_AXIS}): the radar is too close to the body"
+        )
     frame_offset = (np.arange(num_frames) * (u_span * v_span))[:, None]
 
     def flat_index(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
