@@ -306,6 +306,8 @@ def _beat_signal_exact(
         geometry = path_geometry(radar, scene, chirp_times_s[frame].reshape(-1))
         if geometry.num_paths == 0:
             continue
+        if not np.all(np.isfinite(geometry.points_m)):
+            raise SceneError("scatterer positions became non-finite")
         gain = sqrt_element_gain(radar, geometry.points_m)  # [C, U]
         path_amplitude = np.sqrt(geometry.rcs_m2) * geometry.reflection  # [C, Q]
         per_chirp = max(1, _EXACT_CHUNK_ELEMENTS // (num_rx * num_samples * geometry.num_paths))
@@ -371,21 +373,33 @@ def receive(
     complex64 [frames, loops, chirps_per_loop, rx, samples]: ADC samples [V] (zero
     imaginary part for real-only sampling).
     """
-    volts_per_sqrt_w = np.float32(radar.volts_per_sqrt_watt)
-    adc = np.asarray(signal_sqrt_w).astype(np.complex64, copy=True)
+    signal = np.asarray(signal_sqrt_w)
+    # Work in place on a complex64 copy, through its interleaved float32 I/Q view.
+    adc = signal.astype(np.complex64, copy=True)
+    rails = adc.view(np.float32)  # [..., 2 * samples]: I0, Q0, I1, Q1, ...
     sigma = np.float32(math.sqrt(noise_power_w / 2.0))
     if not radar.receiver.complex_sampling:
         adc.imag = 0.0
         if noise_power_w > 0:
             adc.real += sigma * rng.standard_normal(adc.shape, dtype=np.float32)
     elif noise_power_w > 0:
-        adc.real += sigma * rng.standard_normal(adc.shape, dtype=np.float32)
-        adc.imag += sigma * rng.standard_normal(adc.shape, dtype=np.float32)
-    adc *= volts_per_sqrt_w
+        noise = rng.standard_normal(rails.shape, dtype=np.float32)
+        noise *= sigma
+        rails += noise
+    rails *= np.float32(radar.volts_per_sqrt_watt)
     bits = radar.receiver.adc_bits
     if quantize and bits > 0:
-        adc = quantize_adc(adc, bits, radar.receiver.adc_full_scale_v)
+        _quantize_rails(rails, bits, radar.receiver.adc_full_scale_v)
     return adc
+
+
+def _quantize_rails(rails_v: np.ndarray, bits: int, full_scale_v: float) -> None:
+    """In-place mid-tread quantization of float32 samples [V] with clipping."""
+    step = 2.0 * full_scale_v / 2**bits
+    rails_v *= np.float32(1.0 / step)
+    np.rint(rails_v, out=rails_v)
+    np.clip(rails_v, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1, out=rails_v)
+    rails_v *= np.float32(step)
 
 
 def quantize_adc(adc_v: np.ndarray, bits: int, full_scale_v: float) -> np.ndarray:
@@ -404,8 +418,6 @@ def quantize_adc(adc_v: np.ndarray, bits: int, full_scale_v: float) -> np.ndarra
     -------
     complex64 [...]: quantized samples [V]; within range the error is at most half a step.
     """
-    step = 2.0 * full_scale_v / 2**bits
-    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    real = np.clip(np.rint(adc_v.real / step), low, high) * step
-    imag = np.clip(np.rint(adc_v.imag / step), low, high) * step
-    return (real + 1j * imag).astype(np.complex64)
+    quantized = np.array(adc_v, dtype=np.complex64)
+    _quantize_rails(quantized.view(np.float32), bits, full_scale_v)
+    return quantized

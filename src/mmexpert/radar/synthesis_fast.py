@@ -150,19 +150,20 @@ def _fast_sqrt_gain(radar: RadarConfig, points_rel_local: np.ndarray) -> np.ndar
     x, y, z = points_rel_local[..., 0], points_rel_local[..., 1], points_rel_local[..., 2]
     horizontal = x * x + y * y
     total = horizontal + z * z
-    if np.any(total == 0):
-        raise SceneError("a scatterer sits exactly at the radar origin")
     q_az = math.log(0.5) / math.log(math.cos(antennas.half_power_beamwidth_az_rad / 2))
     q_el = math.log(0.5) / math.log(math.cos(antennas.half_power_beamwidth_el_rad / 2))
-    # G = G0 max(cos(az)^q_az cos(el)^q_el, floor); cos(az) = y / |(x, y)|, cos(el) = |(x, y)| / |p|
+    # G = G0 max(cos(az)^q_az cos(el)^q_el, floor), cos(az) = y / |(x, y)|,
+    # cos(el) = |(x, y)| / |p|; so log sqrt(front) = (q_az log y^2 + (q_el - q_az) log h
+    # - q_el log t) / 4 with h = x^2 + y^2, t = h + z^2.
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_front = 0.25 * q_az * np.log(np.maximum(y, 0.0) ** 2 / horizontal) + 0.25 * q_el * (
-            np.log(horizontal / total)
-        )
-    log_front = np.where((y > 0) & (horizontal > 0), log_front, -np.inf)
+        log_front = np.log(y * y) * (q_az / 4)
+        log_front += np.log(horizontal) * ((q_el - q_az) / 4)
+        log_front -= np.log(total) * (q_el / 4)
     log_floor = 0.5 * antennas.back_lobe_db / 10 * math.log(10)
-    peak = 10 ** (antennas.element_gain_dbi / 20)
-    return peak * np.exp(np.maximum(log_front, log_floor))
+    # y <= 0: behind the radar or straight above it, the back-lobe floor.
+    log_front = np.where(y > 0, log_front, log_floor)
+    np.maximum(log_front, log_floor, out=log_front)
+    return 10 ** (antennas.element_gain_dbi / 20) * np.exp(log_front)
 
 
 def beat_signal_fast(
@@ -254,11 +255,14 @@ class _BlockSynthesizer:
         range0 = np.sqrt(
             points_rel[..., 0] ** 2 + points_rel[..., 1] ** 2 + points_rel[..., 2] ** 2
         )  # [c, U]
-        if np.any(range0 == 0):
-            raise SceneError("a scatterer sits exactly at the radar origin")
+        if not np.all(range0 > 0):
+            raise SceneError(
+                "a scatterer sits exactly at the radar origin or has a non-finite position"
+            )
         points32 = points_rel.astype(np.float32)
         range32 = range0.astype(np.float32)
-        sqrt_gain = _fast_sqrt_gain(self.radar, points32 @ self.rotation.astype(np.float32))
+        local = (points32.reshape(-1, 3) @ self.rotation.astype(np.float32)).reshape(points32.shape)
+        sqrt_gain = _fast_sqrt_gain(self.radar, local)  # [c, U]
         excess_rx = self._excess(points32, range32, self.rx_rel)  # [c, R, U] [m]
         rx_factor = sqrt_gain[:, None, :] / (range32[:, None, :] + excess_rx)  # [c, R, U]
         tx_used = sorted({tx for ids in self.chirp_tx for tx in ids})
@@ -269,12 +273,15 @@ class _BlockSynthesizer:
         direct_only = geometry.points_m.shape[1] == tx_point.size and np.array_equal(
             tx_point, rx_point
         )
-        tau0 = (range0[:, tx_point] + range0[:, rx_point]) / c0  # [c, Q] [s]
+        if direct_only:
+            tau0 = range0 * (2 / c0)  # [c, Q] [s]
+        else:
+            tau0 = (range0[:, tx_point] + range0[:, rx_point]) / c0
         carrier0 = tau0 * (self.centre_freq - 0.5 * self.slope * tau0)  # [cycles]
         beat0 = tau0 * self.beat_cycles_per_sample_per_s  # [cycles / sample]
         two_pi = 2 * np.pi
-        carrier0 = (two_pi * (carrier0 - _round(carrier0))).astype(np.float32)  # [rad]
-        beat0 = (two_pi * (beat0 - _round(beat0))).astype(np.float32)  # [rad / sample]
+        carrier0 = _wrapped_radians(carrier0)  # [c, Q] float32 [rad]
+        beat0 = _wrapped_radians(beat0)  # [c, Q] float32 [rad / sample]
         path_scale = self.amplitude * np.sqrt(geometry.rcs_m2)  # [c, Q]
         if not direct_only:
             excess_rx = excess_rx[:, :, rx_point]
@@ -329,13 +336,23 @@ class _BlockSynthesizer:
     def _excess(points32: np.ndarray, range32: np.ndarray, antennas32: np.ndarray) -> np.ndarray:
         """``|p - a| - |p|`` [m], float32 [c, A, U], for antennas [A, 3] near the origin."""
         cross = np.matmul(antennas32, points32.transpose(0, 2, 1))  # [c, A, U]
-        numerator = np.einsum("ai,ai->a", antennas32, antennas32)[None, :, None] - 2 * cross
-        return numerator / (range32[:, None, :] + np.sqrt(range32[:, None, :] ** 2 + numerator))
+        numerator = np.multiply(cross, np.float32(-2.0), out=cross)
+        numerator += np.einsum("ai,ai->a", antennas32, antennas32)[None, :, None]
+        range_sq = range32 * range32  # [c, U]
+        denominator = np.add(numerator, range_sq[:, None, :])
+        np.sqrt(denominator, out=denominator)
+        denominator += range32[:, None, :]
+        return np.divide(numerator, denominator, out=numerator)
 
 
 _ROUNDING_MAGIC = 1.5 * 2.0**52  # adding and subtracting it rounds a float64 to an integer
 
 
-def _round(values: np.ndarray) -> np.ndarray:
-    """Round float64 values (|v| < 2**51) to the nearest integer, faster than np.rint."""
-    return (values + _ROUNDING_MAGIC) - _ROUNDING_MAGIC
+def _wrapped_radians(cycles: np.ndarray) -> np.ndarray:
+    """float64 cycles (|v| < 2**51) -> float32 radians in [-pi, pi] (np.rint is slower)."""
+    rounded = cycles + _ROUNDING_MAGIC
+    rounded -= _ROUNDING_MAGIC
+    np.subtract(cycles, rounded, out=rounded)
+    return np.multiply(
+        rounded, 2 * np.pi, out=np.empty(cycles.shape, np.float32), casting="same_kind"
+    )
