@@ -310,6 +310,26 @@ class PathGeometry:
         """Number of paths Q."""
         return int(self.tx_point.shape[0])
 
+    def subset(self, paths: np.ndarray) -> PathGeometry:
+        """The paths ``paths`` (int [Q']) with only the points they use.
+
+        Points keep their order, so a direct-only geometry stays direct-only with
+        ``tx_point == rx_point == arange(U')``.
+        """
+        paths = np.asarray(paths, dtype=np.int64)
+        if paths.size == self.num_paths:
+            return self
+        used = np.union1d(self.tx_point[paths], self.rx_point[paths])  # sorted
+        remap = np.full(self.points_m.shape[1], -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        return PathGeometry(
+            points_m=self.points_m[:, used],
+            tx_point=remap[self.tx_point[paths]],
+            rx_point=remap[self.rx_point[paths]],
+            rcs_m2=self.rcs_m2[:, paths],
+            reflection=self.reflection[paths],
+        )
+
 
 @dataclass
 class Scene:

@@ -251,6 +251,9 @@ class _BlockSynthesizer:
 
         c0 = SPEED_OF_LIGHT_MPS
         geometry = path_geometry(self.radar, self.scene, times_s)
+        geometry = geometry.subset(np.flatnonzero(np.any(geometry.rcs_m2 > 0, axis=0)))
+        if geometry.num_paths == 0:
+            return  # every path hidden during these chirps: the output stays zero
         points_rel = geometry.points_m - self.origin  # [c, U, 3] float64
         range0 = np.sqrt(
             points_rel[..., 0] ** 2 + points_rel[..., 1] ** 2 + points_rel[..., 2] ** 2
@@ -263,36 +266,35 @@ class _BlockSynthesizer:
         range32 = range0.astype(np.float32)
         local = (points32.reshape(-1, 3) @ self.rotation.astype(np.float32)).reshape(points32.shape)
         sqrt_gain = _fast_sqrt_gain(self.radar, local)  # [c, U]
-        excess_rx = self._excess(points32, range32, self.rx_rel)  # [c, R, U] [m]
-        rx_factor = sqrt_gain[:, None, :] / (range32[:, None, :] + excess_rx)  # [c, R, U]
+        excess_rx, distance_rx = self._excess(points32, range32, self.rx_rel)  # [c, R, U] [m]
         tx_used = sorted({tx for ids in self.chirp_tx for tx in ids})
-        excess_tx = self._excess(points32, range32, self.tx_rel[tx_used])  # [c, T, U]
+        excess_tx, distance_tx = self._excess(points32, range32, self.tx_rel[tx_used])
         tx_slot = {tx: slot for slot, tx in enumerate(tx_used)}
 
         tx_point, rx_point = geometry.tx_point, geometry.rx_point
-        direct_only = geometry.points_m.shape[1] == tx_point.size and np.array_equal(
-            tx_point, rx_point
+        direct_only = np.array_equal(tx_point, rx_point) and np.array_equal(
+            tx_point, np.arange(range0.shape[1])
         )
         if direct_only:
             tau0 = range0 * (2 / c0)  # [c, Q] [s]
         else:
             tau0 = (range0[:, tx_point] + range0[:, rx_point]) / c0
-        carrier0 = tau0 * (self.centre_freq - 0.5 * self.slope * tau0)  # [cycles]
-        beat0 = tau0 * self.beat_cycles_per_sample_per_s  # [cycles / sample]
-        two_pi = 2 * np.pi
-        carrier0 = _wrapped_radians(carrier0)  # [c, Q] float32 [rad]
-        beat0 = _wrapped_radians(beat0)  # [c, Q] float32 [rad / sample]
-        path_scale = self.amplitude * np.sqrt(geometry.rcs_m2)  # [c, Q]
-        if not direct_only:
             excess_rx = excess_rx[:, :, rx_point]
-            rx_factor = rx_factor[:, :, rx_point]
-            path_scale = path_scale * geometry.reflection
-        path_scale = path_scale.astype(np.float32 if direct_only else np.complex64)
+            distance_rx = distance_rx[:, :, rx_point]
+        carrier0 = _wrapped_radians(tau0 * (self.centre_freq - 0.5 * self.slope * tau0))
+        beat0 = _wrapped_radians(tau0 * self.beat_cycles_per_sample_per_s)  # [rad / sample]
+        two_pi = 2 * np.pi
         # d(carrier)/d(path length) = (f_c - S tau0) / c per path [rad/m]
         carrier_rad_per_m = (two_pi / c0 * (self.centre_freq - self.slope * tau0)).astype(
             np.float32
         )  # [c, Q]
         beat_rad_per_m = np.float32(two_pi * self.beat_cycles_per_sample_per_s / c0)
+        path_scale = self.amplitude * np.sqrt(geometry.rcs_m2)  # [c, Q]
+        if direct_only:
+            path_scale = (path_scale * sqrt_gain * sqrt_gain).astype(np.float32)
+        else:
+            path_scale = path_scale * geometry.reflection * sqrt_gain[:, tx_point]
+            path_scale = (path_scale * sqrt_gain[:, rx_point]).astype(np.complex64)
         tx_of_row = [self.chirp_tx[row % len(self.chirp_tx)] for row in rows]
         for emission in range(max(len(ids) for ids in tx_of_row)):
             # Rows whose chirp has an emission-th TX; all rows in the usual TDM case.
@@ -304,25 +306,31 @@ class _BlockSynthesizer:
                 return array if every else array[chosen]
 
             excess_t = excess_tx[chosen, slots]  # [s, U] [m]
-            tx_factor = pick(sqrt_gain) / (pick(range32) + excess_t)  # [s, U]
+            distance_t = distance_tx[chosen, slots]  # [s, U] [m]
             if not direct_only:
                 excess_t = excess_t[:, tx_point]
-                tx_factor = tx_factor[:, tx_point]
-            # In-place float32 passes over [s, R, Q]: this loop is the hot spot after finufft.
-            excess = np.add(pick(excess_rx), excess_t[:, None, :])  # path excess over 2 d0 [m]
-            x = np.multiply(excess, beat_rad_per_m)
-            x += pick(beat0)[:, None, :]  # [s, R, Q] [rad / sample]
-            phase = np.multiply(excess, pick(carrier_rad_per_m)[:, None, :], out=excess)
-            phase += pick(carrier0)[:, None, :]  # [s, R, Q] [rad]
-            tx_part = pick(path_scale) * tx_factor  # [s, Q]
+                distance_t = distance_t[:, tx_point]
+            # Per-path parts first ([s, Q]); then the few float32 passes over [s, R, Q], the
+            # hot spot after finufft.
+            slope_rad = pick(carrier_rad_per_m)
+            phase_base = pick(carrier0) + slope_rad * excess_t  # [s, Q] [rad]
+            beat_base = pick(beat0) + beat_rad_per_m * excess_t  # [s, Q] [rad / sample]
+            tx_part = pick(path_scale) / distance_t  # [s, Q]
+            rx_excess = pick(excess_rx)
+            x = np.multiply(rx_excess, beat_rad_per_m)
+            x += beat_base[:, None, :]  # [s, R, Q] [rad / sample]
+            phase = np.multiply(rx_excess, slope_rad[:, None, :])
+            phase += phase_base[:, None, :]  # [s, R, Q] [rad]
+            amplitude = np.divide(tx_part[:, None, :], pick(distance_rx))  # [s, R, Q]
             strengths = np.empty(x.shape, np.complex64)
             if direct_only:
-                amplitude = np.multiply(pick(rx_factor), tx_part[:, None, :])  # [s, R, Q]
-                pairs = strengths.view(np.float32).reshape(*x.shape, 2)
-                np.multiply(amplitude, np.cos(phase), out=pairs[..., 0])
-                np.multiply(amplitude, np.sin(phase, out=phase), out=pairs[..., 1])
+                cosine = np.cos(phase)
+                cosine *= amplitude
+                np.sin(phase, out=phase)
+                phase *= amplitude
+                strengths.real = cosine
+                strengths.imag = phase
             else:
-                amplitude = pick(rx_factor) * tx_part[:, None, :]
                 np.multiply(amplitude, np.cos(phase) + 1j * np.sin(phase), out=strengths)
             for j, i in enumerate(chosen):
                 if emission == 0:
@@ -333,16 +341,25 @@ class _BlockSynthesizer:
                     flat_out[rows[i]] += scratch
 
     @staticmethod
-    def _excess(points32: np.ndarray, range32: np.ndarray, antennas32: np.ndarray) -> np.ndarray:
-        """``|p - a| - |p|`` [m], float32 [c, A, U], for antennas [A, 3] near the origin."""
+    def _excess(
+        points32: np.ndarray, range32: np.ndarray, antennas32: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Distances from points to antennas near the origin.
+
+        Returns
+        -------
+        excess : float32 [c, A, U]
+            ``|p - a| - |p|`` [m], as ``(|a|^2 - 2 p.a) / (|p| + |p - a|)`` (no cancellation).
+        distance : float32 [c, A, U]
+            ``|p - a|`` [m].
+        """
         cross = np.matmul(antennas32, points32.transpose(0, 2, 1))  # [c, A, U]
         numerator = np.multiply(cross, np.float32(-2.0), out=cross)
         numerator += np.einsum("ai,ai->a", antennas32, antennas32)[None, :, None]
-        range_sq = range32 * range32  # [c, U]
-        denominator = np.add(numerator, range_sq[:, None, :])
-        np.sqrt(denominator, out=denominator)
-        denominator += range32[:, None, :]
-        return np.divide(numerator, denominator, out=numerator)
+        distance = np.add(numerator, (range32 * range32)[:, None, :])
+        np.sqrt(distance, out=distance)
+        denominator = np.add(distance, range32[:, None, :])
+        return np.divide(numerator, denominator, out=numerator), distance
 
 
 _ROUNDING_MAGIC = 1.5 * 2.0**52  # adding and subtracting it rounds a float64 to an integer
