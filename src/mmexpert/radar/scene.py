@@ -187,6 +187,7 @@ class TrajectoryScatterers(ScattererGroup):
     rcs_m2: np.ndarray | float
     visible: np.ndarray | None = None
     _spline: CubicSpline | None = field(default=None, init=False, repr=False, compare=False)
+    _rcs_constant: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         times = np.asarray(self.times_s, dtype=np.float64)
@@ -214,6 +215,7 @@ class TrajectoryScatterers(ScattererGroup):
         object.__setattr__(self, "times_s", times)
         object.__setattr__(self, "positions_m", positions)
         object.__setattr__(self, "rcs_m2", rcs)
+        object.__setattr__(self, "_rcs_constant", bool(np.all(rcs == rcs[:1])))
         if times.size > 1:
             spline = CubicSpline(times, positions.reshape(times.size, -1), axis=0)
             object.__setattr__(self, "_spline", spline)
@@ -228,12 +230,40 @@ class TrajectoryScatterers(ScattererGroup):
             positions = np.broadcast_to(self.positions_m[0], (t.size, *self.positions_m.shape[1:]))
             rcs = np.broadcast_to(self.rcs_m2[0], (t.size, self.num_scatterers))
             return positions, rcs
-        positions = self._spline(t).reshape(t.size, self.num_scatterers, 3)
-        upper = np.clip(np.searchsorted(self.times_s, t, side="right"), 1, self.times_s.size - 1)
-        lower = upper - 1
-        weight = (t - self.times_s[lower]) / (self.times_s[upper] - self.times_s[lower])
-        rcs = (1 - weight)[:, None] * self.rcs_m2[lower] + weight[:, None] * self.rcs_m2[upper]
+        lower = np.clip(
+            np.searchsorted(self.times_s, t, side="right") - 1, 0, self.times_s.size - 2
+        )
+        offset = t - self.times_s[lower]  # [T'] time into each sample interval [s]
+        intervals = np.unique(lower)
+        if intervals.size * 4 > t.size:
+            positions = self._spline(t)  # scattered times: scipy's per-time evaluation
+        else:
+            # Chirp times cluster in one or two sample intervals: Horner per interval.
+            coefficients = self._spline.c  # [4, T - 1, P * 3], highest power first
+            if intervals.size == 1:
+                positions = _horner(coefficients[:, intervals[0]], offset[:, None])
+            else:
+                positions = np.empty((t.size, coefficients.shape[2]))
+                for interval in intervals:
+                    rows = lower == interval
+                    positions[rows] = _horner(coefficients[:, interval], offset[rows, None])
+        positions = positions.reshape(t.size, self.num_scatterers, 3)
+        if self._rcs_constant:
+            return positions, np.broadcast_to(self.rcs_m2[0], (t.size, self.num_scatterers))
+        weight = offset / (self.times_s[lower + 1] - self.times_s[lower])
+        rcs = self.rcs_m2[lower] + weight[:, None] * (self.rcs_m2[lower + 1] - self.rcs_m2[lower])
         return positions, rcs
+
+
+def _horner(coefficients: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """Cubic ``((c0 dt + c1) dt + c2) dt + c3`` for coefficients [4, K] and dt [n, 1]."""
+    value = coefficients[0] * dt
+    value += coefficients[1]
+    value *= dt
+    value += coefficients[2]
+    value *= dt
+    value += coefficients[3]
+    return value
 
 
 @dataclass(frozen=True)
