@@ -30,6 +30,9 @@ from mmexpert.motion.skeleton import (
     rest_offsets_m,
 )
 
+FLIGHT_LIFT_M = 0.01
+"""Lift above the grounded height at which the feet count as off the floor [m]."""
+
 SOFT_FLOOR_M = 0.004
 """Temperature of the soft minimum that finds the lowest body point [m] (keeps the pelvis
 height smooth when the supporting joint changes, e.g. heel to toe)."""
@@ -199,7 +202,9 @@ def planted_root_xy(
     """Horizontal pelvis path that keeps the supporting foot still on the floor.
 
     The supporting foot is the lower one (a sigmoid weight on the height difference with a
-    1 cm width, so the hand-over is smooth). The pelvis moves by minus the supporting
+    1 cm width, so the hand-over is smooth). While the track's lift exceeds
+    :data:`FLIGHT_LIFT_M` (flight phases of running and jumping) the pelvis keeps its
+    velocity. The pelvis moves by minus the supporting
     foot's motion relative to it, so the root advance matches the stride and the feet do
     not skate.
 
@@ -240,6 +245,14 @@ def planted_root_xy(
     right_step = np.diff(right_xy, axis=0)
     weight = 0.5 * (left_weight[1:] + left_weight[:-1])[:, None]
     root_step = -(weight * left_step + (1.0 - weight) * right_step)  # [T-1, 2]
+    # flight (lift above the floor): no foot pushes, the pelvis keeps its velocity
+    lift = 0.5 * (track.lift_m[1:] + track.lift_m[:-1])
+    contact = 1.0 / (1.0 + np.exp((lift - FLIGHT_LIFT_M) / (0.25 * FLIGHT_LIFT_M)))
+    if np.any(contact < 0.99):
+        carried = np.zeros(2)
+        for frame in range(len(root_step)):
+            root_step[frame] = contact[frame] * root_step[frame] + (1 - contact[frame]) * carried
+            carried = root_step[frame]
     if smoothing_s > 0:
         root_step = gaussian_filter1d(root_step, smoothing_s * fps, axis=0, mode="nearest")
     return np.vstack([np.zeros((1, 2)), np.cumsum(root_step, axis=0)])

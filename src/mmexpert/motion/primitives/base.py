@@ -317,6 +317,24 @@ class Primitive:
     parameters: ClassVar[tuple[ParameterSpec, ...]] = ()
     default_duration_s: ClassVar[float] = 3.0  # [s]
     min_duration_s: ClassVar[float] = 0.3  # [s]
+    seconds_per_repetition: ClassVar[float] = 0.0  # shortest repetition a person manages [s]
+    overhead_s: ClassVar[float] = 0.0  # lead-in + lead-out around the repetitions [s]
+
+    @classmethod
+    def minimum_duration_s(cls, parameters: dict[str, Any]) -> float:
+        """Shortest duration [s] for these (resolved) parameters, e.g. 4 kicks need 3.6 s."""
+        repetitions = parameters.get("repetitions", 1) or 1
+        return max(cls.min_duration_s, cls.overhead_s + repetitions * cls.seconds_per_repetition)
+
+    @classmethod
+    def check_duration(cls, parameters: dict[str, Any], duration_s: float) -> None:
+        """Raise :class:`PrimitiveError` when ``duration_s`` is too short for the parameters."""
+        shortest = cls.minimum_duration_s(cls.resolve(parameters))
+        if not duration_s >= shortest - 1e-9:
+            raise PrimitiveError(
+                f"duration_s={duration_s} is too short for primitive {cls.name!r} with these "
+                f"parameters; it needs at least {shortest:.2f} s"
+            )
 
     @classmethod
     def spec(cls) -> dict[str, Any]:
@@ -325,6 +343,9 @@ class Primitive:
             "name": cls.name,
             "description": cls.description,
             "default_duration_s": cls.default_duration_s,
+            "min_duration_s": cls.min_duration_s,
+            "seconds_per_repetition": cls.seconds_per_repetition,
+            "overhead_s": cls.overhead_s,
             "parameters": [parameter.to_json() for parameter in cls.parameters],
         }
 
@@ -360,6 +381,7 @@ class Primitive:
             ``round(duration_s * fps) + 1`` frames.
         """
         resolved = self.resolve(parameters)
+        self.check_duration(resolved, duration_s)
         num_frames = round(duration_s * context.fps) + 1
         times = np.arange(num_frames) / context.fps
         builder = PoseBuilder(times, context.dims)
@@ -451,6 +473,8 @@ def keyframes(
             else:
                 raise PrimitiveError(f"unknown keyframe channel {channel!r}")
         expanded.append(full)
+    if np.any(np.diff(key_times_s) <= 0):
+        raise PrimitiveError(f"keyframe times must increase, got {np.round(key_times_s, 3)}")
     clamped = np.clip(times_s, key_times_s[0], key_times_s[-1])
     result = {}
     for channel in CHANNELS:

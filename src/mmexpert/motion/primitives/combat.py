@@ -122,6 +122,9 @@ def _punch_arms(
 class Punch(Primitive):
     """Punches from a boxing guard: jab, hook or uppercut, one hand or alternating."""
 
+    seconds_per_repetition = 0.3
+    overhead_s = 0.8
+
     name = "punch"
     description = "punching (jab, hook or uppercut)"
     parameters = (
@@ -197,6 +200,8 @@ class Boxing(Primitive):
 class Kick(Primitive):
     """A chambered kick: knee up, snap the leg out, re-chamber, put the foot down."""
 
+    seconds_per_repetition = 0.9
+
     name = "kick"
     description = "kick (front or side) with one leg"
     parameters = (
@@ -266,13 +271,15 @@ class Kick(Primitive):
             ready = {**STANDING, **guard, "knee_flex": 0.2}
             start = rep * slot
             lift = start + 0.3 * slot
+            extended = lift + min(snap, 0.1 * slot)
+            held = extended + min(0.08, 0.05 * slot)
             key_times += [
                 start,
                 start + 0.12 * slot,
                 lift,
-                lift + snap,
-                lift + snap + 0.08,
-                lift + snap + 0.35,
+                extended,
+                held,
+                held + min(0.27, 0.2 * slot),
                 start + 0.88 * slot,
             ]
             keys += [

@@ -39,22 +39,25 @@ def _jumps(
     forward_m: float = 0.0,
 ) -> None:
     """Countermovement jumps: crouch, take off, fly, land, recover; optional forward travel."""
-    height = height_m * context.style.explosiveness
-    flight = 2.0 * np.sqrt(2.0 * height / GRAVITY_MPS2)
     slot = duration_s / repetitions
+    # flight time 2 sqrt(2 h / g), at most 40 % of each jump's slot
+    flight = min(
+        2.0 * np.sqrt(2.0 * height_m * context.style.explosiveness / GRAVITY_MPS2), 0.4 * slot
+    )
+    height = GRAVITY_MPS2 * flight**2 / 8.0
     crouch = {
         "hip_flex": 0.9,
         "knee_flex": 1.2,
         "ankle": 0.4,
         "trunk_flex": 0.45,
-        "shoulder_flex": -0.7,
+        "shoulder_flex": -0.5,
         "elbow_flex": 0.3,
     }
     air = {
         "hip_flex": 0.1,
         "knee_flex": 0.15,
         "ankle": -0.5,
-        "shoulder_flex": 1.8,
+        "shoulder_flex": 1.4,
         "elbow_flex": 0.2,
     }
     land = {
@@ -65,16 +68,16 @@ def _jumps(
         "shoulder_flex": 0.6,
         "elbow_flex": 0.4,
     }
-    take_off = 0.35 * slot
+    take_off = 0.4 * slot
     key_times, keys = [], []
     for rep in range(repetitions):
         start = rep * slot
         key_times += [
             start,
-            start + 0.2 * slot,
+            start + 0.15 * slot,
             start + take_off,
             start + take_off + 0.5 * flight,
-            start + take_off + flight + 0.08,
+            start + take_off + flight + 0.05 * slot,
             start + 0.95 * slot,
         ]
         keys += [STANDING, crouch, air, air, land, STANDING]
@@ -90,6 +93,8 @@ def _jumps(
 
 class JumpVertical(Primitive):
     """Jump straight up (countermovement jump), repeated."""
+
+    seconds_per_repetition = 1.1
 
     name = "jump_vertical"
     description = "jump up in place"
@@ -111,6 +116,8 @@ class JumpVertical(Primitive):
 
 class JumpForward(Primitive):
     """Standing broad jump forward."""
+
+    seconds_per_repetition = 1.2
 
     name = "jump_forward"
     description = "jump forward with both feet"
@@ -170,6 +177,8 @@ class JumpingJacks(Primitive):
 class Squat(Primitive):
     """Body-weight squats, arms forward for balance."""
 
+    seconds_per_repetition = 1.2
+
     name = "squat"
     description = "squats"
     parameters = (
@@ -200,6 +209,8 @@ class Squat(Primitive):
 
 class Lunge(Primitive):
     """Forward lunges, alternating or on one leg."""
+
+    seconds_per_repetition = 1.5
 
     name = "lunge"
     description = "forward lunges"
@@ -300,6 +311,8 @@ class ArmCircles(Primitive):
 
 class Stretch(Primitive):
     """Stretching: reach overhead, bend to the side, or touch the toes."""
+
+    seconds_per_repetition = 1.5
 
     name = "stretch"
     description = "stretching (overhead reach, side bend or toe touch)"

@@ -134,6 +134,8 @@ class Wave(Primitive):
 class RaiseHands(Primitive):
     """Raise one or both hands overhead and lower them again."""
 
+    seconds_per_repetition = 0.8
+
     name = "raise_hands"
     description = "raise the hands above the head"
     parameters = (hand_choice("both"), int_param("repetitions", 1, 1, 8, "raises"))
@@ -199,6 +201,9 @@ class Clap(Primitive):
 
 class _HandPath(Primitive):
     """A one-handed gesture whose wrist path repeats ``repetitions`` times."""
+
+    seconds_per_repetition = 0.5
+    overhead_s = 1.12  # 1.6 x the 0.7 s ramp
 
     default_duration_s = 3.0
     parameters = (
@@ -342,6 +347,8 @@ class CircleGesture(_HandPath):
 
 class Drink(Primitive):
     """Bring a cup to the mouth, sip with the head tilted back, lower it."""
+
+    seconds_per_repetition = 1.5
 
     name = "drink"
     description = "drink from a cup or bottle"

@@ -29,6 +29,8 @@ from mmexpert.motion.primitives.base import (
 
 ADULT_STEP_RATE_HZ = 1.85
 """Preferred walking step rate of an adult with a 0.93 m leg [steps/s]."""
+RUN_HIP_AMPLITUDE_RAD = 0.55
+"""Reference hip-flexion amplitude of running [rad] (scaled by the amplitude factor)."""
 ADULT_LEG_M = 0.93
 """Leg length of the reference adult (1.75 m tall) [m]."""
 
@@ -98,7 +100,7 @@ def gait_angles(
     rom = context.style.range_of_motion
     run = kind == "run"
     # reference curves [rad]: hip flexion, knee flexion, ankle dorsiflexion
-    hip_mean, hip_amp = (0.30, 0.55) if run else (0.17, 0.33)
+    hip_mean, hip_amp = (0.30, RUN_HIP_AMPLITUDE_RAD) if run else (0.17, 0.33)
     for side, offset in (("left", 0.0), ("right", 0.5)):
         p = (phase + offset) % 1.0
         hip = hip_mean * rom + amplitude * hip_amp * np.cos(
@@ -130,14 +132,46 @@ def gait_angles(
     pose.head(flex=0.05)
 
 
+def run_flight_fraction(speed_mps: float) -> float:
+    """Share of each running step spent in the air: ~0.3 at 3 m/s, growing with speed."""
+    return float(np.clip(0.3 + 0.1 * (speed_mps - 3.0), 0.15, 0.45))
+
+
+def run_lift_m(context: PrimitiveContext, step_phase: np.ndarray, speed_mps: float) -> np.ndarray:
+    """Pelvis lift of running [m]: a smooth bump once per step, centred between contacts.
+
+    The lift exceeds :data:`~mmexpert.motion.kinematics.FLIGHT_LIFT_M` (feet off the
+    floor) for :func:`run_flight_fraction` of the step.
+    """
+    height = 0.04 * context.style.explosiveness
+    window = 1.5 * run_flight_fraction(speed_mps)  # sin^2 > 1/4 over the middle 2/3
+    inside = np.clip(((step_phase - 0.85 + 0.5 * window + 0.5) % 1.0 - 0.5) / window, 0.0, 1.0)
+    return height * np.sin(np.pi * inside) ** 2
+
+
+def _gait_builder(
+    context: PrimitiveContext,
+    times: np.ndarray,
+    phase: np.ndarray,
+    amplitude: float,
+    kind: str,
+    speed: float,
+    arm_swing: float = 1.0,
+) -> PoseBuilder:
+    pose = PoseBuilder(times, context.dims)
+    gait_angles(pose, context, phase, amplitude, kind, arm_swing)
+    if kind == "run":
+        pose.lift_m[:] = run_lift_m(context, 2.0 * phase, speed)
+    return pose
+
+
 def _stride_speed(
-    context: PrimitiveContext, step_rate: float, amplitude: float, kind: str
+    context: PrimitiveContext, step_rate: float, amplitude: float, kind: str, speed: float
 ) -> float:
     """Forward speed [m/s] that planting produces for a gait, over two whole strides."""
     stride_s = 2.0 / step_rate
     times = np.arange(round(2 * stride_s * context.fps) + 1) / context.fps
-    probe = PoseBuilder(times, context.dims)
-    gait_angles(probe, context, times / stride_s, amplitude, kind)
+    probe = _gait_builder(context, times, times / stride_s, amplitude, kind, speed)
     root = planted_root_xy(probe.track(), context.dims, fps=context.fps)
     return float(np.linalg.norm(root[-1] - root[0]) / times[-1])
 
@@ -148,7 +182,7 @@ def calibrated_amplitude(
     """Hip-swing multiplier that makes the planted gait move at ``speed`` [m/s]."""
     amplitude = 1.0
     for _ in range(3):  # speed is close to linear in the amplitude; 3 secant steps suffice
-        measured = _stride_speed(context, step_rate, amplitude, kind)
+        measured = _stride_speed(context, step_rate, amplitude, kind, speed)
         amplitude = float(np.clip(amplitude * speed / max(measured, 1e-3), 0.05, 2.0))
     return amplitude
 
@@ -163,12 +197,25 @@ def _gait_track(
     turn_rad: np.ndarray,
     arm_swing: float,
 ) -> None:
-    amplitude = calibrated_amplitude(context, speed, step_rate, kind)
+    if kind == "run":
+        # Running: the pelvis moves at the set speed; the hip swing is chosen so the stance
+        # foot's backward speed at mid-stance (L * A * omega) equals it, which keeps foot
+        # slip small while the flight phases carry the body.
+        omega = 2 * np.pi * step_rate / 2.0
+        amplitude = float(
+            np.clip(speed / (context.leg_m * omega * RUN_HIP_AMPLITUDE_RAD), 0.3, 1.6)
+        )
+    else:
+        amplitude = calibrated_amplitude(context, speed, step_rate, kind)
     phase = direction * step_rate / 2.0 * pose.times_s + 0.1 * context.variation
-    gait_angles(pose, context, phase, amplitude, kind, arm_swing)
+    gait = _gait_builder(context, pose.times_s, phase, amplitude, kind, speed, arm_swing)
+    pose.angles += gait.angles
+    pose.lift_m[:] += gait.lift_m
     pose.heading_rad[:] = turn_rad
-    still = pose.track()
-    pose.root_xy_m[:] = planted_root_xy(still, context.dims, fps=context.fps)
+    if kind == "run":
+        pose.root_xy_m[:, 1] = speed * pose.times_s
+    else:
+        pose.root_xy_m[:] = planted_root_xy(pose.track(), context.dims, fps=context.fps)
 
 
 class WalkForward(Primitive):
@@ -339,7 +386,7 @@ class Run(Primitive):
     description = "run forward"
     parameters = (
         float_param(
-            "speed_mps", None, 1.8, 6.0, "m/s", "running speed (default: from the subject)"
+            "speed_mps", None, 1.8, 4.5, "m/s", "running speed (default: from the subject)"
         ),
         float_param(
             "cadence_steps_per_s", None, 2.0, 3.8, "1/s", "step rate (default: from speed)"
@@ -358,10 +405,6 @@ class Run(Primitive):
             context, parameters["speed_mps"], parameters["cadence_steps_per_s"]
         )
         _gait_track(pose, context, speed, rate, "run", 1.0, np.zeros(pose.num_frames), 1.0)
-        # flight: a smooth vertical bounce once per step, highest between the contacts
-        step_phase = rate * pose.times_s
-        flight_height = 0.03 * context.style.explosiveness
-        pose.lift_m[:] = flight_height * 0.5 * (1 - np.cos(2 * np.pi * (step_phase - 0.2)))
 
 
 class JogInPlace(Primitive):
