@@ -335,3 +335,46 @@ def test_bad_requests_raise_clear_errors() -> None:
         ConstantVelocityScatterers(np.zeros((3, 2)), np.zeros((3, 2)))
     with pytest.raises(SceneError, match="at the radar origin"):
         simulate(radar, Scene([StaticReflectors(np.zeros((1, 3)))]), 1, method="exact")
+
+
+def test_same_seed_gives_the_same_noise_for_every_method() -> None:
+    radar = make_radar(num_loops=20)  # 20 chirps: more than one noise block
+    scene = Scene([point_target(radar, 2.0, 0.4, 0.0, rcs_m2=0.1)])
+    fast = simulate(radar, scene, 2, np.random.default_rng(7), quantize=False)
+    again = simulate(radar, scene, 2, np.random.default_rng(7), quantize=False)
+    exact = simulate(radar, scene, 2, np.random.default_rng(7), method="exact", quantize=False)
+    other = simulate(radar, scene, 2, np.random.default_rng(8), quantize=False)
+    np.testing.assert_array_equal(fast.adc, again.adc)
+    assert relative_rms(fast.adc, exact.adc) < 1e-4
+    assert relative_rms(fast.adc, other.adc) > 0.1
+
+
+def test_fast_gain_pattern_equals_the_element_gain() -> None:
+    from mmexpert.radar.synthesis_fast import _fast_sqrt_gain
+
+    radar = make_radar()
+    rng = np.random.default_rng(0)
+    directions = rng.normal(size=(500, 3))
+    directions = np.vstack([directions, [[0, 0, 1], [0, -1, 0], [1, 0, 0], [0, 1e-3, -1]]])
+    directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+    expected = np.sqrt(radar.antennas.element_gain(directions))
+    fast = _fast_sqrt_gain(radar, (3.0 * directions).astype(np.float32))
+    np.testing.assert_allclose(fast, expected, rtol=1e-5)
+
+
+def test_hidden_scatterers_contribute_nothing() -> None:
+    radar = make_radar(num_loops=4)
+    times = np.array([-1.0, 1.0])
+    positions = np.tile(np.array([[[0.0, 3.0, 0.0], [0.5, 4.0, 0.2]]]), (2, 1, 1))
+    visible = np.array([[1.0, 0.0], [1.0, 0.0]])
+    hidden_second = TrajectoryScatterers(times, positions, 1.0, visible)
+    first_only = TrajectoryScatterers(times, positions[:, :1], 1.0)
+    for method in ("fast", "exact"):
+        np.testing.assert_allclose(
+            clean(radar, Scene([hidden_second]), method=method),
+            clean(radar, Scene([first_only]), method=method),
+            rtol=0,
+            atol=1e-9,
+        )
+    nothing = TrajectoryScatterers(times, positions, 1.0, np.zeros((2, 2)))
+    assert not np.any(clean(radar, Scene([nothing]), method="fast"))

@@ -52,6 +52,7 @@ from mmexpert.constants import SPEED_OF_LIGHT_MPS
 from mmexpert.radar.config import RadarConfig
 from mmexpert.radar.cube import RadarCube
 from mmexpert.radar.scene import PathGeometry, Scene, SceneError
+from mmexpert.radar.synthesis_fast import CHIRPS_PER_BLOCK as NOISE_BLOCK_CHIRPS
 
 
 class SynthesisError(ValueError):
@@ -164,7 +165,6 @@ def synthesize(
     if num_frames < 1:
         raise SynthesisError(f"num_frames must be >= 1, got {num_frames}")
     chirp_times = radar.chirp_start_times_s(int(num_frames), options.first_frame_s)
-    signal = beat_signal(radar, scene, chirp_times, options)
     noise_power = (
         (radar.noise_power_w if options.noise_power_w is None else options.noise_power_w)
         if options.noise
@@ -172,7 +172,18 @@ def synthesize(
     )
     if rng is None:
         rng = np.random.default_rng()
-    adc = receive(radar, signal, noise_power, rng, quantize=options.quantize)
+    shape = (*chirp_times.shape, len(radar.antennas.rx_positions_m), radar.profile.num_adc_samples)
+    noise_seeds = draw_noise(radar, shape, noise_power, rng)
+    receiver = _Receiver(radar, noise_seeds, noise_power, options.quantize)
+    if options.method == "fast" and options.device == "cpu":
+        from mmexpert.radar.synthesis_fast import beat_signal_fast
+
+        _check_times(radar, chirp_times)
+        # The receiver runs on each block of chirps inside the worker threads.
+        adc = beat_signal_fast(radar, scene, chirp_times, options, finish_block=receiver.apply)
+    else:
+        adc = beat_signal(radar, scene, chirp_times, options).astype(np.complex64)
+        receiver.apply(adc.reshape(-1, *shape[-2:]), np.arange(int(np.prod(shape[:3]))))
     frame_times = chirp_times[:, 0, 0].copy()
     return RadarCube(adc=adc, config=radar, frame_times_s=frame_times, noise_power_w=noise_power)
 
@@ -200,17 +211,21 @@ def beat_signal(
     "exact", complex64 for "fast" and "torch".
     """
     options = options or SynthesisOptions()
+    _check_times(radar, chirp_times_s)
+    method = options.method
+    if method == "fast" and options.device != "cpu":
+        method = "torch"
+    backend = _backend(method)
+    return backend(radar, scene, chirp_times_s, options)
+
+
+def _check_times(radar: RadarConfig, chirp_times_s: np.ndarray) -> None:
     expected = (radar.frame.num_loops, radar.chirps_per_loop)
     if chirp_times_s.ndim != 3 or chirp_times_s.shape[1:] != expected:
         raise SynthesisError(
             f"chirp_times_s must have shape [frames, {expected[0]}, {expected[1]}], "
             f"got {chirp_times_s.shape}"
         )
-    method = options.method
-    if method == "fast" and options.device != "cpu":
-        method = "torch"
-    backend = _backend(method)
-    return backend(radar, scene, chirp_times_s, options)
 
 
 def _backend(method: str) -> Callable[..., np.ndarray]:
@@ -364,7 +379,7 @@ def receive(
     noise_power_w : float
         Noise power per complex sample at the RF input [W] (0: no noise).
     rng : numpy.random.Generator
-        Noise source.
+        Noise source (drawn exactly as :func:`simulate` draws it).
     quantize : bool
         Apply ADC quantization when ``radar.receiver.adc_bits > 0``.
 
@@ -373,24 +388,80 @@ def receive(
     complex64 [frames, loops, chirps_per_loop, rx, samples]: ADC samples [V] (zero
     imaginary part for real-only sampling).
     """
-    signal = np.asarray(signal_sqrt_w)
-    # Work in place on a complex64 copy, through its interleaved float32 I/Q view.
-    adc = signal.astype(np.complex64, copy=True)
-    rails = adc.view(np.float32)  # [..., 2 * samples]: I0, Q0, I1, Q1, ...
-    sigma = np.float32(math.sqrt(noise_power_w / 2.0))
-    if not radar.receiver.complex_sampling:
-        adc.imag = 0.0
-        if noise_power_w > 0:
-            adc.real += sigma * rng.standard_normal(adc.shape, dtype=np.float32)
-    elif noise_power_w > 0:
-        noise = rng.standard_normal(rails.shape, dtype=np.float32)
-        noise *= sigma
-        rails += noise
-    rails *= np.float32(radar.volts_per_sqrt_watt)
-    bits = radar.receiver.adc_bits
-    if quantize and bits > 0:
-        _quantize_rails(rails, bits, radar.receiver.adc_full_scale_v)
+    adc = np.array(signal_sqrt_w, dtype=np.complex64)
+    noise_seeds = draw_noise(radar, adc.shape, noise_power_w, rng)
+    chirps = int(np.prod(adc.shape[:-2]))
+    _Receiver(radar, noise_seeds, noise_power_w, quantize).apply(
+        adc.reshape(chirps, *adc.shape[-2:]), np.arange(chirps)
+    )
     return adc
+
+
+def draw_noise(
+    radar: RadarConfig, shape: tuple[int, ...], noise_power_w: float, rng: np.random.Generator
+) -> np.ndarray | None:
+    """Seeds for the receiver noise of a cube of ``shape`` [..., rx, samples].
+
+    The noise of each block of :data:`NOISE_BLOCK_CHIRPS` consecutive chirps comes from
+    its own generator seeded from ``rng``, so worker threads draw it in parallel and every
+    method draws the same noise for the same ``rng`` state.
+
+    Returns
+    -------
+    int64 [blocks] seeds, or None when ``noise_power_w`` is 0.
+    """
+    if noise_power_w <= 0:
+        return None
+    chirps = int(np.prod(shape[:-2]))
+    num_blocks = -(-chirps // NOISE_BLOCK_CHIRPS)
+    return rng.integers(0, 2**63 - 1, size=num_blocks, dtype=np.int64)
+
+
+class _Receiver:
+    """Applies noise, voltage gain and the ADC in place to blocks of chirps."""
+
+    def __init__(
+        self,
+        radar: RadarConfig,
+        noise_seeds: np.ndarray | None,
+        noise_power_w: float,
+        quantize: bool,
+    ) -> None:
+        self.complex_sampling = radar.receiver.complex_sampling
+        self.noise_seeds = noise_seeds
+        self.sigma = np.float32(math.sqrt(noise_power_w / 2.0))
+        self.volts = np.float32(radar.volts_per_sqrt_watt)
+        self.bits = radar.receiver.adc_bits if quantize else 0
+        self.full_scale_v = radar.receiver.adc_full_scale_v
+
+    def apply(self, flat_adc: np.ndarray, rows: np.ndarray) -> None:
+        """Turn ``flat_adc[rows]`` (complex64 [chirps, rx, samples], sqrt(W)) into volts.
+
+        ``rows`` are consecutive chirp indices; blocks of :data:`NOISE_BLOCK_CHIRPS`
+        starting at multiples of it are processed with their own noise generator.
+        """
+        for start in range(int(rows[0]), int(rows[-1]) + 1, NOISE_BLOCK_CHIRPS):
+            self._apply_block(flat_adc, slice(start, min(start + NOISE_BLOCK_CHIRPS, rows[-1] + 1)))
+
+    def _apply_block(self, flat_adc: np.ndarray, block: slice) -> None:
+        adc = flat_adc[block]  # view, complex64 [chirps, rx, samples]
+        rails = adc.view(np.float32)  # [chirps, rx, 2 * samples]: I0, Q0, I1, Q1, ...
+        if self.noise_seeds is not None:
+            if block.start % NOISE_BLOCK_CHIRPS:
+                raise ValueError("receiver blocks must start at multiples of NOISE_BLOCK_CHIRPS")
+            generator = np.random.default_rng(self.noise_seeds[block.start // NOISE_BLOCK_CHIRPS])
+            shape = adc.shape if not self.complex_sampling else rails.shape
+            noise = generator.standard_normal(shape, dtype=np.float32)
+            noise *= self.sigma
+        if not self.complex_sampling:
+            adc.imag = 0.0
+            if self.noise_seeds is not None:
+                adc.real += noise
+        elif self.noise_seeds is not None:
+            rails += noise
+        rails *= self.volts
+        if self.bits > 0:
+            _quantize_rails(rails, self.bits, self.full_scale_v)
 
 
 def _quantize_rails(rails_v: np.ndarray, bits: int, full_scale_v: float) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
     from mmexpert.radar.synthesis import SynthesisOptions
 
 NUFFT_EPS = 1e-5  # finufft requested relative precision (single precision transforms)
-CHIRPS_PER_BLOCK = 16  # chirps per work item: bounds memory, balances the threads
+CHIRPS_PER_BLOCK = (
+    16  # chirps per work item (= NOISE_BLOCK_CHIRPS): bounds memory, balances threads
+)
 
 
 class _Nufft1D:
@@ -171,8 +174,9 @@ def beat_signal_fast(
     scene: Scene,
     chirp_times_s: np.ndarray,
     options: SynthesisOptions,
+    finish_block: Callable[[np.ndarray, np.ndarray], None] | None = None,
 ) -> np.ndarray:
-    """Noise-free beat signal by NUFFT.
+    """Beat signal by NUFFT (noise-free unless ``finish_block`` adds the receiver).
 
     Parameters
     ----------
@@ -182,16 +186,24 @@ def beat_signal_fast(
         Chirp start times [s].
     options : SynthesisOptions
         Uses ``num_threads``.
+    finish_block : callable, optional
+        ``finish_block(flat_out, rows)`` runs in the worker thread after each block of
+        chirps ``rows`` (consecutive indices into ``flat_out``, complex64
+        [chirps, rx, samples]) is synthesized; :func:`simulate` applies the receiver there.
 
     Returns
     -------
-    complex64 [frames, loops, chirps_per_loop, rx, samples] [sqrt(W)].
+    complex64 [frames, loops, chirps_per_loop, rx, samples] [sqrt(W)], or whatever
+    ``finish_block`` turned it into (ADC volts).
     """
     num_frames, num_loops, num_chirps = chirp_times_s.shape
     num_rx = len(radar.antennas.rx_positions_m)
     num_samples = radar.profile.num_adc_samples
     out = np.zeros((num_frames, num_loops, num_chirps, num_rx, num_samples), np.complex64)
+    flat_out_all = out.reshape(-1, num_rx, num_samples)
     if scene.num_scatterers == 0:
+        if finish_block is not None:
+            finish_block(flat_out_all, np.arange(flat_out_all.shape[0]))
         return out
     flat_out = out.reshape(-1, num_rx, num_samples)  # view, chirp g = (f L + l) K + k
     flat_times = chirp_times_s.reshape(-1)
@@ -204,6 +216,8 @@ def beat_signal_fast(
         for block_start in blocks[worker_id::num_workers]:
             rows = np.arange(block_start, min(block_start + CHIRPS_PER_BLOCK, flat_times.size))
             synthesizer.run(rows, flat_times[rows], flat_out, plan)
+            if finish_block is not None:
+                finish_block(flat_out, rows)
 
     if num_workers == 1:
         worker(0)
