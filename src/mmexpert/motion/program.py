@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from scipy.ndimage import gaussian_filter1d
+from scipy.ndimage import gaussian_filter1d, maximum_filter1d
 
 from mmexpert.motion.kinematics import (
     euler_matrices,
@@ -45,6 +45,8 @@ STYLE_JITTER_RAD = 0.035
 """Standard deviation of the per-take posture offsets (trunk, head, shoulders) [rad]."""
 
 MAX_SEGMENT_S = 120.0
+SUPPORT_WINDOW_S = 0.1
+"""Width of the running maximum that smooths the pelvis height [s]."""
 """Longest allowed segment [s]."""
 
 
@@ -249,13 +251,35 @@ def synthesize(
     joints, _ = forward_kinematics(
         offsets, rotations, np.zeros((total, 3)), heading_matrices(headings)
     )
-    height = grounded_height_m(joints, ground_clearances_m(dims)) + lift
+    height = smooth_support_height_m(
+        grounded_height_m(joints, ground_clearances_m(dims)), lift, fps
+    )
     root_xy = np.asarray(program.placement.start_xy_m) + np.cumsum(root_step, axis=0)
     joints[..., :2] += root_xy[:, None, :]
     joints[..., 2] += height[:, None]
     if program.placement.path:
         joints = _follow_path(joints, program.placement.start_xy_m, program.placement.path)
     return Motion(joints, fps)
+
+
+def smooth_support_height_m(grounded_m: np.ndarray, lift_m: np.ndarray, fps: float) -> np.ndarray:
+    """Pelvis height: a smooth upper envelope of the grounded height plus the lift.
+
+    The grounded height has kinks where the supporting joint changes (heel to toe, one
+    foot to the other), which would mean accelerations of several g. A running maximum over
+    :data:`SUPPORT_WINDOW_S` followed by Gaussian smoothing removes them; the final maximum
+    with the grounded height keeps every joint at or above the floor.
+
+    Returns
+    -------
+    np.ndarray
+        float64 [T] pelvis height [m].
+    """
+    target = grounded_m + lift_m
+    window = max(1, round(SUPPORT_WINDOW_S * fps)) | 1
+    envelope = maximum_filter1d(target, window, mode="nearest")
+    smooth = gaussian_filter1d(envelope, SUPPORT_WINDOW_S * fps / 3.0, mode="nearest")
+    return np.maximum(smooth, grounded_m)
 
 
 def _style_offsets(rotations: np.ndarray, generator: np.random.Generator) -> np.ndarray:

@@ -181,7 +181,7 @@ def subject_dimensions(subject: object) -> SubjectDimensions:
         spine_upper_m=0.030 * h,
         neck_m=0.100 * h,  # neck joint at ~0.83 H (chin 0.870 H)
         head_m=0.055 * h,
-        head_top_m=0.075 * h,
+        head_top_m=0.115 * h,  # top of the skull at H (head joint ~0.885 H)
         collar_lateral_m=0.040 * h,
         collar_up_m=0.055 * h,
         shoulder_lateral_m=0.085 * h * shoulder_sex,  # biacromial 0.259 H

@@ -419,12 +419,16 @@ def breathing(pose: PoseBuilder, context: PrimitiveContext, rate_hz: float = 0.2
     t = pose.times_s
     phase = context.rng.uniform(0, 2 * np.pi)
     sway = context.style.sway_scale
-    # ~0.6 deg of spine extension per breath moves the sternum ~4 mm at 0.4 m above the pelvis
-    pose.trunk(flex=-0.010 * np.sin(2 * np.pi * rate_hz * t + phase))
-    pose.pelvis(
-        roll_left=0.004 * sway * np.sin(2 * np.pi * 0.11 * t + 2 * phase),
-        pitch_back=0.003 * sway * np.sin(2 * np.pi * 0.07 * t + phase),
-    )
+    # ~1.1 deg of spine extension per breath moves the upper chest ~4 mm (quiet breathing
+    # moves the chest wall 4-12 mm peak to peak in the radar vital-sign literature)
+    pose.trunk(flex=-0.020 * np.sin(2 * np.pi * rate_hz * t + phase))
+    # postural sway of the upper body over the hips (~5 mm at the head for an adult); the
+    # hips counter-rotate so the legs, hence the feet, stay where they are
+    pitch = 0.005 * sway * np.sin(2 * np.pi * 0.07 * t + phase)
+    roll = 0.006 * sway * np.sin(2 * np.pi * 0.11 * t + 2 * phase)
+    pose.rotate("pelvis", pitch, roll)
+    pose.rotate("left_hip", -pitch, -roll)
+    pose.rotate("right_hip", -pitch, -roll)
 
 
 CHANNELS: tuple[str, ...] = (

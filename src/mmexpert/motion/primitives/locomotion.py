@@ -143,7 +143,7 @@ def run_lift_m(context: PrimitiveContext, step_phase: np.ndarray, speed_mps: flo
     The lift exceeds :data:`~mmexpert.motion.kinematics.FLIGHT_LIFT_M` (feet off the
     floor) for :func:`run_flight_fraction` of the step.
     """
-    height = 0.04 * context.style.explosiveness
+    height = 0.03 * context.style.explosiveness
     window = 1.5 * run_flight_fraction(speed_mps)  # sin^2 > 1/4 over the middle 2/3
     inside = np.clip(((step_phase - 0.85 + 0.5 * window + 0.5) % 1.0 - 0.5) / window, 0.0, 1.0)
     return height * np.sin(np.pi * inside) ** 2
