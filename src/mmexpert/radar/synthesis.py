@@ -29,15 +29,31 @@ Physics (DESIGN.md section 3). For one chirp, TX antenna ``tx`` and RX antenna `
   the real part of the signal and adds real noise of variance ``noise_power_w / 2`` (the
   real part of the complex noise; same per-sample SNR).
 * Quantization: I and Q rounded to ``adc_bits`` over ``+-adc_full_scale_v`` with clipping.
+* Randomness: ``rng`` gives one seed per block of ``NOISE_BLOCK_CHIRPS`` chirps; each
+  block's noise comes from its own generator (so worker threads draw it in parallel), and
+  every method produces the same noise for the same ``rng`` state.
 
 Methods
 -------
 ``"exact"``
-    Direct float64 evaluation of the sum for every (chirp, rx, sample, path); the reference.
+    Direct float64 evaluation of the sum for every (chirp, rx, sample, path); the reference
+    (seconds per frame for a body-sized scene).
 ``"fast"``
-    Non-uniform FFT (finufft type 1) over fast time, see :mod:`mmexpert.radar.synthesis_fast`.
+    Non-uniform FFT (finufft type 1) over fast time, float32 strengths, worker threads;
+    matches ``"exact"`` to ~1e-5 relative RMS. See :mod:`mmexpert.radar.synthesis_fast`.
 ``"torch"``
-    Direct evaluation in torch on ``device`` ("cpu" or "cuda").
+    Direct evaluation in torch on ``device`` ("cpu", "cuda"); ``method="fast"`` with a
+    non-CPU device also uses it. See :mod:`mmexpert.radar.synthesis_torch`.
+
+``mmexpert.radar.benchmark.run_synth_benchmark`` times fast against exact.
+
+Example
+-------
+>>> radar = load_radar("iwr1843-udoppler")  # doctest: +SKIP
+>>> scene = Scene([point_target(radar, 3.0, 0.5, 0.2)])  # doctest: +SKIP
+>>> cube = simulate(radar, scene, 4, np.random.default_rng(0))  # doctest: +SKIP
+>>> cube.adc.shape  # doctest: +SKIP
+(4, 128, 1, 4, 256)
 """
 
 from __future__ import annotations
@@ -173,7 +189,7 @@ def synthesize(
     if rng is None:
         rng = np.random.default_rng()
     shape = (*chirp_times.shape, len(radar.antennas.rx_positions_m), radar.profile.num_adc_samples)
-    noise_seeds = draw_noise(radar, shape, noise_power, rng)
+    noise_seeds = draw_noise_seeds(radar, shape, noise_power, rng)
     receiver = _Receiver(radar, noise_seeds, noise_power, options.quantize)
     if options.method == "fast" and options.device == "cpu":
         from mmexpert.radar.synthesis_fast import beat_signal_fast
@@ -389,7 +405,7 @@ def receive(
     imaginary part for real-only sampling).
     """
     adc = np.array(signal_sqrt_w, dtype=np.complex64)
-    noise_seeds = draw_noise(radar, adc.shape, noise_power_w, rng)
+    noise_seeds = draw_noise_seeds(radar, adc.shape, noise_power_w, rng)
     chirps = int(np.prod(adc.shape[:-2]))
     _Receiver(radar, noise_seeds, noise_power_w, quantize).apply(
         adc.reshape(chirps, *adc.shape[-2:]), np.arange(chirps)
@@ -397,7 +413,7 @@ def receive(
     return adc
 
 
-def draw_noise(
+def draw_noise_seeds(
     radar: RadarConfig, shape: tuple[int, ...], noise_power_w: float, rng: np.random.Generator
 ) -> np.ndarray | None:
     """Seeds for the receiver noise of a cube of ``shape`` [..., rx, samples].
@@ -451,7 +467,7 @@ class _Receiver:
                 raise ValueError("receiver blocks must start at multiples of NOISE_BLOCK_CHIRPS")
             generator = np.random.default_rng(self.noise_seeds[block.start // NOISE_BLOCK_CHIRPS])
             shape = adc.shape if not self.complex_sampling else rails.shape
-            noise = generator.standard_normal(shape, dtype=np.float32)
+            noise = _standard_normal_float32(generator, shape)
             noise *= self.sigma
         if not self.complex_sampling:
             adc.imag = 0.0
@@ -462,6 +478,29 @@ class _Receiver:
         rails *= self.volts
         if self.bits > 0:
             _quantize_rails(rails, self.bits, self.full_scale_v)
+
+
+def _standard_normal_float32(generator: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Standard normal float32 samples by the Box-Muller transform.
+
+    Twice as fast as ``Generator.standard_normal`` (ziggurat) here; exact Gaussian up to the
+    float32 uniforms, which cut the tails beyond 5.8 sigma (probability 1e-8).
+    """
+    count = math.prod(shape)
+    half = (count + 1) // 2
+    uniform = generator.random(2 * half, dtype=np.float32)
+    radius = np.subtract(np.float32(1.0), uniform[:half], out=uniform[:half])  # (0, 1]
+    np.log(radius, out=radius)
+    radius *= np.float32(-2.0)
+    np.sqrt(radius, out=radius)
+    angle = uniform[half:]
+    angle *= np.float32(2 * np.pi)
+    normal = np.empty(2 * half, np.float32)
+    np.cos(angle, out=normal[:half])
+    np.sin(angle, out=normal[half:])
+    normal[:half] *= radius
+    normal[half:] *= radius
+    return normal[:count].reshape(shape)
 
 
 def _quantize_rails(rails_v: np.ndarray, bits: int, full_scale_v: float) -> None:

@@ -269,9 +269,7 @@ class _BlockSynthesizer:
         if geometry.num_paths == 0:
             return  # every path hidden during these chirps: the output stays zero
         points_rel = geometry.points_m - self.origin  # [c, U, 3] float64
-        range0 = np.sqrt(
-            points_rel[..., 0] ** 2 + points_rel[..., 1] ** 2 + points_rel[..., 2] ** 2
-        )  # [c, U]
+        range0 = np.sqrt(np.square(points_rel) @ np.ones(3))  # [c, U]
         if not np.all(range0 > 0):
             raise SceneError(
                 "a scatterer sits exactly at the radar origin or has a non-finite position"
