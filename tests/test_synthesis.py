@@ -378,3 +378,13 @@ def test_hidden_scatterers_contribute_nothing() -> None:
         )
     nothing = TrajectoryScatterers(times, positions, 1.0, np.zeros((2, 2)))
     assert not np.any(clean(radar, Scene([nothing]), method="fast"))
+
+
+def test_cuda_request_without_cuda_is_a_clear_error() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here; the error path cannot be exercised")
+    radar = make_radar(num_loops=1)
+    scene = Scene([point_target(radar, 2.0, 0.0, 0.0)])
+    with pytest.raises(SynthesisError, match="CUDA is not available"):
+        simulate(radar, scene, 1, device="cuda")
