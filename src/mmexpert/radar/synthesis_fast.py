@@ -17,15 +17,21 @@ device.
 
 Cost structure
 --------------
-* Geometry in float64 per chirp: distances from every path point to each TX and each RX
-  antenna separately (``tau_{tx,rx} = tau_tx + tau_rx``, never tx x rx), with
-  ``|p - a|^2 = |p|^2 - 2 p.a + |a|^2`` relative to the radar origin (a BLAS product).
-* Carrier phases ``f_c tau`` (~1e3 cycles) in float64, reduced modulo one cycle before
-  the float32 sine/cosine.
+* Per chirp and path point, float64: the distance ``d0`` to the radar origin, the carrier
+  phase ``f_c tau0`` (~1e3 cycles, reduced modulo one cycle) and the beat frequency.
+* Per antenna, float32: the path-length excess ``|p - a| - d0`` (millimetres) from
+  ``(|a|^2 - 2 p.a) / (d0 + |p - a|)``, for each TX and each RX separately
+  (``tau_{tx,rx} = tau_tx + tau_rx``, never tx x rx); phases and beat frequencies are the
+  float64 base plus a float32 increment.
 * Chirps are split into blocks processed by ``num_threads`` worker threads; numpy and the
   finufft C library release the GIL. finufft is called through its C entry points
   (``setpts``/``execute`` on a reused plan) because the Python wrapper's checks cost about
-  as much as the transform itself at 2,000 points.
+  as much as the transform itself at 2,000 points. Paths hidden (RCS 0) during a whole
+  block are skipped.
+* What limits speed: finufft spreads ~10 ns per point here whatever its precision, and
+  there are chirps x RX x paths points (1.0 M per frame for 2,000 scatterers, 128 chirps,
+  4 RX), about half the time; the float32 passes over ``[chirps, rx, paths]`` and the
+  geometry make the other half.
 
 Accuracy: relative RMS error ~1e-5 against the float64 reference (finufft eps and float32
 strengths), checked in ``tests/test_synthesis.py``.
@@ -50,9 +56,7 @@ if TYPE_CHECKING:
     from mmexpert.radar.synthesis import SynthesisOptions
 
 NUFFT_EPS = 1e-5  # finufft requested relative precision (single precision transforms)
-CHIRPS_PER_BLOCK = (
-    16  # chirps per work item (= NOISE_BLOCK_CHIRPS): bounds memory, balances threads
-)
+CHIRPS_PER_BLOCK = 16  # chirps per work item and noise block: bounds memory, feeds threads
 
 
 class _Nufft1D:
@@ -200,12 +204,11 @@ def beat_signal_fast(
     num_rx = len(radar.antennas.rx_positions_m)
     num_samples = radar.profile.num_adc_samples
     out = np.zeros((num_frames, num_loops, num_chirps, num_rx, num_samples), np.complex64)
-    flat_out_all = out.reshape(-1, num_rx, num_samples)
+    flat_out = out.reshape(-1, num_rx, num_samples)  # view, chirp g = (f L + l) K + k
     if scene.num_scatterers == 0:
         if finish_block is not None:
-            finish_block(flat_out_all, np.arange(flat_out_all.shape[0]))
+            finish_block(flat_out, np.arange(flat_out.shape[0]))
         return out
-    flat_out = out.reshape(-1, num_rx, num_samples)  # view, chirp g = (f L + l) K + k
     flat_times = chirp_times_s.reshape(-1)
     synthesizer = _BlockSynthesizer(radar, scene)
     blocks = list(range(0, flat_times.size, CHIRPS_PER_BLOCK))
