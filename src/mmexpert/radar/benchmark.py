@@ -147,6 +147,7 @@ def run_synth_benchmark(
     if num_frames < 1 or repeats < 1 or num_scatterers < 1:
         raise ValueError("num_frames, repeats and num_scatterers must be >= 1")
     rng = np.random.default_rng(seed)
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     radar = benchmark_radar()
     exact_loops = max(1, min(exact_loops, radar.frame.num_loops))
     period = radar.frame.frame_period_s
@@ -188,6 +189,8 @@ def run_synth_benchmark(
         "frame_period_ms": 1e3 * period,
         "threads": num_threads,
         "cpu_count": os.cpu_count(),
+        # Other processes on a shared machine slow the fast path; read the figures with it.
+        "load_average_1min_before": load_before,
         "realtime_factor": 1e3 * period / fast_ms,
         "fast_ms_per_frame": fast_ms,
         "fast_ms_per_frame_median": 1e3 * float(np.median(simulate_s)) / num_frames,
