@@ -388,3 +388,17 @@ def test_cuda_request_without_cuda_is_a_clear_error() -> None:
     scene = Scene([point_target(radar, 2.0, 0.0, 0.0)])
     with pytest.raises(SynthesisError, match="CUDA is not available"):
         simulate(radar, scene, 1, device="cuda")
+
+
+def test_benchmark_runs_small_and_reports_its_figures() -> None:
+    from mmexpert.radar.benchmark import run_synth_benchmark
+
+    result = run_synth_benchmark(50, 1, exact_loops=1, repeats=1, scene_kind="trajectory")
+    for key in ("realtime_factor", "fast_ms_per_frame", "exact_ms_per_frame", "threads"):
+        assert result[key] > 0
+    assert result["num_scatterers"] == 50
+    assert result["exact_extrapolated"] is True
+    assert result["rel_rms_error"] <= 1e-4
+    assert result["realtime_factor"] == pytest.approx(
+        result["frame_period_ms"] / result["fast_ms_per_frame"]
+    )
