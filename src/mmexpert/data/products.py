@@ -17,12 +17,12 @@ Keys
 ``range_time``     float32 [range, frames] [dB]
 ``azimuth_time``   float32 [angles, frames] [dB]
 ``metadata``       JSON text (what was simulated, seed, noise power ...)
+anything else      extras, e.g. ``joints`` [T, 22, 3] and body scatterers of a person
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ FRAME_POINT_DTYPE = np.dtype([("frame", np.int32), *POINT_DTYPE.descr])
 
 _MAP_KEYS = ("range_doppler", "range_azimuth", "micro_doppler", "range_time", "azimuth_time")
 _AXIS_KEYS = ("range_axis", "velocity_axis", "angle_axis", "time_axis")
+_KNOWN_KEYS = {*_MAP_KEYS, *_AXIS_KEYS, "adc", "config", "metadata", "points", "points_per_frame"}
 
 
 class ProductsFileError(ValueError):
@@ -57,6 +58,7 @@ class SimulationProducts:
     axes: dict[str, np.ndarray]  # the four axes, keys as _AXIS_KEYS
     adc: np.ndarray | None = None  # complex64 [frames, loops, tx, rx, samples] [V]
     metadata: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # e.g. joints, scatterers
 
     @classmethod
     def from_chain(
@@ -107,7 +109,7 @@ class SimulationProducts:
         }
         if self.adc is not None:
             arrays["adc"] = self.adc
-        return arrays
+        return {**arrays, **self.extras}
 
     def save(self, path: str | Path) -> Path:
         """Write the ``.npz`` atomically (a temporary file renamed into place)."""
@@ -155,6 +157,7 @@ class SimulationProducts:
             axes={k: arrays[k] for k in _AXIS_KEYS},
             adc=arrays.get("adc"),
             metadata=json.loads(str(arrays["metadata"])) if "metadata" in arrays else {},
+            extras={k: v for k, v in arrays.items() if k not in _KNOWN_KEYS},
         )
 
 
@@ -167,36 +170,6 @@ def process(
     """Run the device chain on a cube and collect the products."""
     chain = chain if chain is not None else ProcessingChain()
     return SimulationProducts.from_chain(cube, chain(cube), metadata, keep_adc=keep_adc)
-
-
-def simulate_point_targets(
-    radar: RadarConfig,
-    targets: Sequence[Any],
-    num_frames: int,
-    seed: int = 0,
-    noise: bool = True,
-    method: str = "fast",
-) -> SimulationProducts:
-    """Simulate point targets (``TargetSpec``-like: range_m, velocity_mps, azimuth_rad,
-    elevation_rad, rcs_m2) and process them with the device chain."""
-    from mmexpert.radar.scene import Scene, point_target
-    from mmexpert.radar.synthesis import simulate
-
-    scene = Scene()
-    for t in targets:
-        scene.add(
-            point_target(radar, t.range_m, t.velocity_mps, t.azimuth_rad, t.elevation_rad, t.rcs_m2)
-        )
-    rng = np.random.default_rng(seed)
-    cube = simulate(radar, scene, num_frames, rng, method=method, noise=noise)
-    metadata = {
-        "kind": "point_targets",
-        "targets": [vars(t) for t in targets],
-        "seed": seed,
-        "noise": noise,
-        "method": method,
-    }
-    return process(cube, metadata)
 
 
 def _json_default(value: Any) -> Any:
