@@ -80,14 +80,14 @@ def _to_jsonable(value: Any) -> Any:
         return [_to_jsonable(item) for item in value]
     if isinstance(value, PurePath):
         return str(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _to_jsonable(dataclasses.asdict(value))
     to_dict = getattr(value, "to_dict", None)
-    if callable(to_dict):
+    if callable(to_dict) and not isinstance(value, type):
         return _to_jsonable(to_dict())
     model_dump = getattr(value, "model_dump", None)  # pydantic models
-    if callable(model_dump):
+    if callable(model_dump) and not isinstance(value, type):
         return _to_jsonable(model_dump(mode="json"))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _to_jsonable(dataclasses.asdict(value))
     raise TypeError(f"{type(value).__name__} has no canonical JSON form")
 
 
