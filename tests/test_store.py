@@ -231,6 +231,9 @@ def test_query_and_info(store: DatasetStore) -> None:
     on_disk = sum((store.root / record.path).stat().st_size for record in store.records())
     assert info.sample_bytes == on_disk
     assert info.version == "1.0.0" and info.schema == radar_schema()
+    text = info.summary()
+    assert "samples: 6" in text and "  walk: 2" in text
+    assert "array micro_doppler: float32 [128, 'frames']" in text
 
 
 def test_read_only_store_refuses_writes(store: DatasetStore) -> None:
@@ -380,6 +383,8 @@ def test_verify_lists_missing_orphans_and_tmp(store: DatasetStore) -> None:
     assert report.missing == [missing]
     assert report.orphans == [sample_relative_path(make_sample(20).sample_id)]
     assert report.tmp_files == ["shards/zz/.x.npz.1.tmp"]
+    assert f"missing {missing}" in report.summary()
+    assert report.summary().startswith("ok: 5, corrupt: 0, missing: 1, orphans: 1, tmp files: 1")
 
 
 # ----------------------------------------------------------------------------- export
@@ -460,3 +465,26 @@ def test_timing_report(tmp_path: Path) -> None:
         f"({records[0].nbytes / 1e3:.0f} kB, pid {os.getpid()})"
     )
     assert read_s < 0.1 and file_s + record_s < 0.5  # generous: catches pathologies only
+
+
+# ----------------------------------------------------------------------------- engine flow
+
+
+def _worker_write(writer: SampleFileWriter, index: int) -> object:
+    return writer(make_sample(index))
+
+
+def test_worker_processes_write_files_parent_records(tmp_path: Path) -> None:
+    """The engine's pattern: workers write sample files, the single parent records them."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with DatasetStore.create(tmp_path / "store", radar_schema()) as store:
+        store.put(make_sample(0))
+        todo = [index for index in range(12) if not store.has(make_sample(index).sample_id)]
+        assert todo == list(range(1, 12))
+        writer = store.file_writer()
+        with ProcessPoolExecutor(max_workers=2) as pool:
+            for record in pool.map(_worker_write, [writer] * len(todo), todo):
+                assert store.record(record)
+        assert sorted(store.ids()) == sorted(make_sample(index).sample_id for index in range(12))
+        assert store.verify().ok == 12

@@ -176,6 +176,18 @@ class VerifyReport:
         """True when nothing is corrupt, missing, orphaned or left over."""
         return not (self.corrupt or self.missing or self.orphans or self.tmp_files)
 
+    def summary(self) -> str:
+        """Human-readable lines for ``mmexpert dataset verify``."""
+        lines = [
+            f"ok: {self.ok}, corrupt: {len(self.corrupt)}, missing: {len(self.missing)}, "
+            f"orphans: {len(self.orphans)}, tmp files: {len(self.tmp_files)}"
+        ]
+        lines += [f"corrupt {sample_id}: {reason}" for sample_id, reason in self.corrupt]
+        lines += [f"missing {sample_id}" for sample_id in self.missing]
+        lines += [f"orphan {path}" for path in self.orphans]
+        lines += [f"tmp {path}" for path in self.tmp_files]
+        return "\n".join(lines)
+
 
 @dataclass
 class StoreInfo:
@@ -209,6 +221,22 @@ class StoreInfo:
     schema: DatasetSchema
     version: str
     splits: dict[str, dict[str, int]]
+
+    def summary(self) -> str:
+        """Human-readable lines for ``mmexpert dataset info``."""
+        lines = [
+            f"store {self.root} (dataset version {self.version})",
+            f"samples: {self.n_samples}, sample files {self.sample_bytes / 1e6:.1f} MB, "
+            f"manifest {self.manifest_bytes / 1e6:.1f} MB",
+        ]
+        lines += [f"  {activity}: {count}" for activity, count in self.per_activity.items()]
+        for name, spec in self.schema.arrays.items():
+            optional = " (optional)" if spec.optional else ""
+            lines.append(f"array {name}: {spec.dtype} {list(spec.shape)}{optional}")
+        for split_name, subsets in self.splits.items():
+            counts = ", ".join(f"{subset} {count}" for subset, count in sorted(subsets.items()))
+            lines.append(f"split {split_name}: {counts}")
+        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- file level helpers
