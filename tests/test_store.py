@@ -150,6 +150,10 @@ def test_schema_round_trips_through_json() -> None:
         ),
         (lambda s: s.metadata.pop("activity"), r"metadata lacks required keys \['activity'\]"),
         (lambda s: s.metadata.__setitem__("seeds", np.arange(3)), r"not JSON-serialisable"),
+        (
+            lambda s: s.arrays["range_time"].__setitem__((3, 7), -np.inf),
+            r"array 'range_time' has 1 NaN or infinite values",
+        ),
     ],
 )
 def test_schema_violation_names_sample_and_array(
@@ -197,6 +201,8 @@ def test_put_read_round_trip_and_optional_arrays(store: DatasetStore) -> None:
     partial = store.read(original.sample_id, arrays=["range_time"])
     assert list(partial.arrays) == ["range_time"]
     assert "points" not in store.read(make_sample(1).sample_id).arrays
+    with pytest.raises(StoreError, match=r"has no arrays \['points'\]"):
+        store.read(make_sample(1).sample_id, arrays=["points"])
 
 
 def test_has_len_ids_iteration_and_idempotent_put(store: DatasetStore) -> None:
@@ -311,6 +317,34 @@ def test_manifest_rebuilds_from_sample_files(store: DatasetStore) -> None:
         assert sorted(rebuilt.last_recovery.adopted) == sorted(ids)
         assert rebuilt.verify().ok == 6
         assert rebuilt.read(ids[0]).metadata["activity"] == "walk"
+
+
+def test_damaged_manifest_page_is_caught_and_rebuilt(tmp_path: Path) -> None:
+    """Overwrite bytes in the middle of the SQLite file: never silently wrong."""
+    root = tmp_path / "store"
+    with DatasetStore.create(root, radar_schema()) as store:
+        for index in range(40):
+            store.put(make_sample(index, frames=4))
+        ids = sorted(store.ids())
+    manifest = root / MANIFEST_FILE
+    assert not (root / f"{MANIFEST_FILE}-wal").exists()  # checkpointed on close
+    payload = bytearray(manifest.read_bytes())
+    assert len(payload) >= 6 * 4096
+    payload[3 * 4096 : 3 * 4096 + 512] = b"\xff" * 512
+    manifest.write_bytes(bytes(payload))
+    with pytest.raises(ManifestError, match="rebuild"):
+        DatasetStore.open(root, mode="a")
+    reader = DatasetStore.open(root, mode="r")
+    try:
+        report = reader.verify()
+        assert report.manifest_errors and not report.clean
+    except ManifestError as error:  # a page SQLite cannot even walk is an error, also fine
+        assert "rebuild" in str(error)
+    finally:
+        reader.close()
+    with DatasetStore.rebuild_manifest(root) as rebuilt:
+        assert sorted(rebuilt.ids()) == ids
+        assert rebuilt.verify().clean
 
 
 def test_corrupt_store_description_is_a_clear_error(store: DatasetStore) -> None:

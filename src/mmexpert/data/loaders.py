@@ -232,7 +232,13 @@ def _export_table(
         ],
         "metadata_json": [canonical_json(record.metadata) for record in records],
     }
-    loaded = [store.read_record(record, arrays=None).arrays for record in records]
+    # Only the exported views are read; optional views absent from a sample become nulls.
+    loaded = [
+        store.read_record(
+            record, arrays=[view for view in views if view in record.checksums]
+        ).arrays
+        for record in records
+    ]
     for view in views:
         dtype = np.dtype(store.schema.arrays[view].dtype)
         columns[view] = _list_column([arrays.get(view) for arrays in loaded], dtype)

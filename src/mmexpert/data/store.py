@@ -22,8 +22,12 @@ Write protocol (what makes a kill at any moment harmless):
    so that the engine regenerates them. Every sample file carries its own metadata, so a lost
    or corrupt manifest can be rebuilt from the files (:meth:`DatasetStore.rebuild_manifest`).
 
-Measured on this machine (2 cores, local disk) for a sample of three float32 maps
-(128x100, 256x100, 128x100; 205 kB): see ``tests/test_store.py::test_timing_report`` output.
+Measured on the 2-core development machine (shared, loaded) for one sample of three float32
+maps (128x100, 256x100, 128x100; 206 kB file): writing the file takes about 7.5 ms, of which
+about 1 ms is validation, encoding and checksums and the rest the two fsyncs; recording it
+0.04 ms (0.015 ms batched); reading it 0.7 to 1.0 ms with sha256 checks, 0.35 ms without, 0.25 ms
+for one map; ``verify`` about 0.8 ms per sample. ``tests/test_store.py::test_timing_report``
+prints these figures.
 """
 
 from __future__ import annotations
@@ -163,6 +167,8 @@ class VerifyReport:
         Sample files (relative paths) not recorded in the manifest.
     tmp_files
         Leftover temporary files (relative paths).
+    manifest_errors
+        Problems SQLite's ``quick_check`` found in the manifest (rebuild it if any).
     """
 
     ok: int = 0
@@ -170,11 +176,14 @@ class VerifyReport:
     missing: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     tmp_files: list[str] = field(default_factory=list)
+    manifest_errors: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
         """True when nothing is corrupt, missing, orphaned or left over."""
-        return not (self.corrupt or self.missing or self.orphans or self.tmp_files)
+        return not (
+            self.corrupt or self.missing or self.orphans or self.tmp_files or self.manifest_errors
+        )
 
     def summary(self) -> str:
         """Human-readable lines for ``mmexpert dataset verify``."""
@@ -186,6 +195,7 @@ class VerifyReport:
         lines += [f"missing {sample_id}" for sample_id in self.missing]
         lines += [f"orphan {path}" for path in self.orphans]
         lines += [f"tmp {path}" for path in self.tmp_files]
+        lines += [f"manifest: {problem}" for problem in self.manifest_errors]
         return "\n".join(lines)
 
 
@@ -762,7 +772,8 @@ class DatasetStore:
         """
         root_path = Path(root)
         _read_description(root_path)
-        for suffix in ("", "-wal", "-shm"):
+        # WAL and shared-memory files first: a stale WAL must never meet a fresh database.
+        for suffix in ("-wal", "-shm", ""):
             path = root_path / f"{MANIFEST_FILE}{suffix}"
             if path.exists():
                 os.replace(path, root_path / f"{MANIFEST_FILE}{suffix}.corrupt")
@@ -855,6 +866,12 @@ class DatasetStore:
         path = self.root / record.path
         if not path.exists():
             raise CorruptSampleError(f"sample {record.sample_id}: file {record.path} is missing")
+        absent = [name for name in arrays or () if name not in record.checksums]
+        if absent:
+            raise StoreError(
+                f"sample {record.sample_id} has no arrays {absent} "
+                f"(stored: {sorted(record.checksums)})"
+            )
         sample, _ = decode_sample(
             path,
             self.schema,
@@ -952,6 +969,9 @@ class DatasetStore:
         Never raises on bad files: problems land in the report.
         """
         report = VerifyReport()
+        integrity = self._query("PRAGMA quick_check")
+        if integrity != [("ok",)]:
+            report.manifest_errors = [str(row[0]) for row in integrity]
         files, report.tmp_files = self._scan_files()
         recorded_ids = set()
         for record in self.records():

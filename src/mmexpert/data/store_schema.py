@@ -177,12 +177,15 @@ class ArraySpec:
         If True the array may be absent from a sample (e.g. raw ADC cubes, which are large).
     description
         Free text, e.g. ``"micro-Doppler power [dB], Doppler bins x frames"``.
+    finite
+        If True, NaN or infinite values are rejected on write (catches ``log(0)`` bugs).
     """
 
     dtype: str
     shape: tuple[Axis, ...]
     optional: bool = False
     description: str = ""
+    finite: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -207,6 +210,7 @@ class ArraySpec:
             "shape": list(self.shape),
             "optional": self.optional,
             "description": self.description,
+            "finite": self.finite,
         }
 
     @classmethod
@@ -217,6 +221,7 @@ class ArraySpec:
             shape=tuple(data["shape"]),
             optional=bool(data.get("optional", False)),
             description=str(data.get("description", "")),
+            finite=bool(data.get("finite", False)),
         )
 
 
@@ -312,6 +317,12 @@ class DatasetSchema:
                             f"sample {sample_id}: axis {expected!r} has length {length} in "
                             f"array {name!r} but {seen[0]} in array {seen[1]!r}"
                         )
+            if spec.finite and array.dtype.kind in "fc" and not np.isfinite(array).all():
+                bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+                raise SchemaError(
+                    f"sample {sample_id}: array {name!r} has {bad} NaN or infinite values "
+                    "(schema requires finite values)"
+                )
         if not isinstance(metadata, Mapping):
             raise SchemaError(
                 f"sample {sample_id}: metadata must be a dict, got {type(metadata).__name__}"
@@ -374,16 +385,29 @@ def radar_schema(
     return DatasetSchema(
         arrays={
             "micro_doppler": ArraySpec(
-                "float32", (doppler_bins, "frames"), description="micro-Doppler, bins x frames"
+                "float32",
+                (doppler_bins, "frames"),
+                description="micro-Doppler, bins x frames",
+                finite=True,
             ),
             "range_time": ArraySpec(
-                "float32", (range_bins, "frames"), description="range-time map, bins x frames"
+                "float32",
+                (range_bins, "frames"),
+                description="range-time map, bins x frames",
+                finite=True,
             ),
             "azimuth_time": ArraySpec(
-                "float32", (angle_bins, "frames"), description="azimuth-time map, bins x frames"
+                "float32",
+                (angle_bins, "frames"),
+                description="azimuth-time map, bins x frames",
+                finite=True,
             ),
             "points": ArraySpec(
-                "float32", (None, point_features), optional=True, description="all points"
+                "float32",
+                (None, point_features),
+                optional=True,
+                description="all points",
+                finite=True,
             ),
             "points_per_frame": ArraySpec(
                 "int32", ("frames",), optional=True, description="points per frame"
