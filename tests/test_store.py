@@ -218,6 +218,21 @@ def test_has_len_ids_iteration_and_idempotent_put(store: DatasetStore) -> None:
         store.read(sample_key("unit", 99))
 
 
+def test_sample_files_are_byte_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Equal samples give equal files whatever the clock says or the order of their arrays."""
+    import time as time_module
+
+    from mmexpert.data.store import encode_sample
+
+    first, _ = encode_sample(make_sample(3, with_points=True), radar_schema())
+    later = time_module.struct_time((2031, 6, 7, 8, 9, 10, 0, 158, 0))
+    monkeypatch.setattr(time_module, "localtime", lambda *_: later)
+    reordered = make_sample(3, with_points=True)
+    reordered.arrays = dict(reversed(list(reordered.arrays.items())))
+    second, _ = encode_sample(reordered, radar_schema())
+    assert first == second
+
+
 def test_same_id_with_other_content_is_refused(store: DatasetStore) -> None:
     impostor = make_sample(3)
     impostor.sample_id = make_sample(2).sample_id

@@ -39,6 +39,7 @@ import json
 import os
 import re
 import sqlite3
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ LOCK_FILE = ".writer.lock"
 RECORD_ENTRY = "_record"
 SAMPLE_SUFFIX = ".npz"
 TMP_SUFFIX = ".tmp"
+_ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep files reproducible
 
 _SAMPLE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
@@ -326,9 +328,23 @@ def encode_sample(sample: Sample, schema: DatasetSchema) -> tuple[bytes, dict[st
         "metadata": metadata,
     }
     record_bytes = np.frombuffer(canonical_json(record).encode("utf-8"), dtype=np.uint8)
+    return _npz_bytes({**arrays, RECORD_ENTRY: record_bytes}), checksums
+
+
+def _npz_bytes(entries: Mapping[str, np.ndarray]) -> bytes:
+    """An uncompressed .npz that ``np.load`` reads, byte-for-byte reproducible.
+
+    Members are written in sorted name order (so the order of a sample's array dict does not
+    matter) with an explicit fixed date, rather than relying on ``zipfile``'s default.
+    """
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays, **{RECORD_ENTRY: record_bytes})
-    return buffer.getvalue(), checksums
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_EPOCH)
+            info.external_attr = 0o644 << 16
+            with archive.open(info, "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, entries[name], allow_pickle=False)
+    return buffer.getvalue()
 
 
 def decode_sample(
