@@ -537,3 +537,94 @@ def test_worker_processes_write_files_parent_records(tmp_path: Path) -> None:
                 assert store.record(record)
         assert sorted(store.ids()) == sorted(make_sample(index).sample_id for index in range(12))
         assert store.verify().ok == 12
+
+
+# ----------------------------------------------------------------------------- compaction
+
+
+def test_compact_packs_and_reads_back(store: DatasetStore, tmp_path: Path) -> None:
+    before = {sample.sample_id: sample for sample in store}
+    report = store.compact(samples_per_pack=4)
+    assert report.packed == 6 and len(report.packs) == 2 and report.skipped == []
+    assert not list((store.root / "shards").rglob("*.npz"))
+    assert all("#" in record.path for record in store.records())
+    for sample_id, original in before.items():
+        loaded = store.read(sample_id)
+        assert loaded.metadata == original.metadata
+        for name, array in original.arrays.items():
+            np.testing.assert_array_equal(loaded.arrays[name], array)
+    assert store.read(store.ids()[0], arrays=["micro_doppler"]).arrays.keys() == {"micro_doppler"}
+    assert store.verify().ok == 6 and store.verify().clean
+    store.put(make_sample(30))  # new samples go loose again, next to packs
+    assert store.compact(samples_per_pack=4).packed == 1
+    store.close()
+    with DatasetStore.open(store.root, mode="a") as reopened:
+        recovery = reopened.last_recovery
+        assert recovery.removed_packs == [] and recovery.forgotten == []
+        assert reopened.verify().ok == 7
+
+
+def test_compact_killed_before_manifest_update(
+    store: DatasetStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mmexpert.data.store as store_module
+
+    class SimulatedKillError(Exception):
+        pass
+
+    real_fsync_directory = store_module._fsync_directory
+
+    def die_after_pack_rename(path: Path) -> None:
+        real_fsync_directory(path)
+        if path.name == "packs":
+            raise SimulatedKillError
+
+    monkeypatch.setattr(store_module, "_fsync_directory", die_after_pack_rename)
+    with pytest.raises(SimulatedKillError):
+        store.compact(samples_per_pack=10)
+    monkeypatch.undo()
+    packs = sorted(path.name for path in (store.root / "packs").iterdir())
+    assert len(packs) == 1
+    store.close()
+    with DatasetStore.open(store.root, mode="a") as reopened:
+        assert reopened.last_recovery.removed_packs == [f"packs/{packs[0]}"]
+        assert reopened.verify().clean and reopened.verify().ok == 6
+        assert all("#" not in record.path for record in reopened.records())
+
+
+def test_compact_killed_before_deleting_loose_files(store: DatasetStore) -> None:
+    store.compact(samples_per_pack=10)
+    writer = store.file_writer()
+    leftovers = [writer(make_sample(index)).path for index in (1, 2)]  # same bytes as packed
+    assert sorted(store.verify().orphans) == sorted(leftovers)
+    store.close()
+    with DatasetStore.open(store.root, mode="a") as reopened:
+        assert sorted(reopened.last_recovery.removed_duplicates) == sorted(leftovers)
+        report = reopened.verify()
+        assert report.clean and report.ok == 6
+
+
+def test_rebuild_manifest_adopts_packed_samples(store: DatasetStore) -> None:
+    store.compact(samples_per_pack=4)
+    store.put(make_sample(40))
+    ids = sorted(store.ids())
+    store.close()
+    (store.root / MANIFEST_FILE).unlink()
+    with DatasetStore.rebuild_manifest(store.root) as rebuilt:
+        assert sorted(rebuilt.last_recovery.adopted) == ids
+        assert rebuilt.last_recovery.removed_packs == []
+        assert rebuilt.verify().clean and rebuilt.verify().ok == 7
+
+
+@pytest.mark.parametrize("how", ["flip_array_byte", "truncate"])
+def test_damaged_pack_is_reported(store: DatasetStore, how: str) -> None:
+    store.compact(samples_per_pack=3)
+    first_pack = sorted((store.root / "packs").iterdir())[0]
+    _damage(first_pack, how)
+    report = store.verify()
+    damaged_count = 3 if how == "truncate" else 1  # a flipped byte hits one member
+    assert report.ok == 6 - damaged_count
+    assert len(report.corrupt) == damaged_count
+    damaged = report.corrupt[0][0]
+    with pytest.raises(CorruptSampleError, match=damaged):
+        store.read(damaged)

@@ -38,6 +38,8 @@ for index in range(count):
     }
     metadata = {"activity": ["walk", "sit", "wave"][index % 3], "seeds": {"noise": index}}
     store.put(Sample(sample_id, arrays, metadata))
+if len(sys.argv) > 3 and sys.argv[3] == "compact":
+    store.compact(samples_per_pack=3)
 print("done", flush=True)
 """
 
@@ -51,9 +53,9 @@ def _expected_arrays(index: int) -> dict[str, np.ndarray]:
     }
 
 
-def _start_writer(root: Path, count: int) -> subprocess.Popen[str]:
+def _start_writer(root: Path, count: int, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", WRITER_CODE, str(root), str(count)],
+        [sys.executable, "-c", WRITER_CODE, str(root), str(count), *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -65,8 +67,8 @@ def _state_after_kill(root: Path) -> tuple[int, int, int]:
     """(recorded samples, sample files on disk, tmp files) as the killed writer left them."""
     store = DatasetStore.open(root, mode="r")  # read-only: runs no recovery
     try:
-        files, tmp_files = store._scan_files()
-        return len(store), len(files), len(tmp_files)
+        loose, _, tmp_files = store._scan_files()
+        return len(store), len(loose), len(tmp_files)
     finally:
         store.close()
 
@@ -135,3 +137,39 @@ def test_writer_killed_many_times(tmp_path: Path) -> None:
     interrupted_between_file_and_manifest = sum(files > recorded for recorded, files, _ in states)
     print("kills between rename and manifest record:", interrupted_between_file_and_manifest)
     _assert_complete(root, count)
+
+
+def test_compaction_killed_at_random_moments_loses_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    count = 45
+    _run_killed_then_resumed(root, count, kills=0, seed=0)
+    chooser = random.Random(3)
+    packs_seen = []
+    repairs = []
+    for _ in range(4):
+        process = _start_writer(root, count, "compact")
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(chooser.uniform(0.0, 0.15))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        with DatasetStore.open(root, mode="a") as store:  # recovery after each kill
+            assert len(store.ids()) == len(set(store.ids())) == count
+            assert store.verify().clean
+            packs_seen.append(sum("#" in record.path for record in store.records()))
+            recovery = store.last_recovery
+            repairs.append(
+                (
+                    len(recovery.removed_tmp),
+                    len(recovery.removed_packs),
+                    len(recovery.removed_duplicates),
+                )
+            )
+    print("packed samples after each kill:", packs_seen)
+    print("repairs (tmp, unreferenced packs, loose duplicates):", repairs)
+    final = _start_writer(root, count, "compact")
+    _, stderr = final.communicate(timeout=60)
+    assert final.returncode == 0, stderr
+    _assert_complete(root, count)
+    with DatasetStore.open(root) as store:
+        assert all("#" in record.path for record in store.records())

@@ -6,6 +6,8 @@ Layout of a store folder::
     manifest.sqlite         WAL-mode index: one row per recorded sample (+ saved splits)
     shards/ab/<id>.npz      one uncompressed .npz per sample: its arrays and a ``_record``
                             entry (sample id, metadata, per-array sha256)
+    packs/pack-<key>.zip    optional: many sample files packed by ``compact()`` (zip members
+                            ``<id>.npz``; the manifest path reads ``packs/pack-<key>.zip#<id>.npz``)
     quarantine/             unrecorded sample files found corrupt during recovery
     .writer.lock            flock held by the single writer process
 
@@ -21,6 +23,9 @@ Write protocol (what makes a kill at any moment harmless):
    corrupt unrecorded files to ``quarantine/``, and forgets manifest rows whose file vanished
    so that the engine regenerates them. Every sample file carries its own metadata, so a lost
    or corrupt manifest can be rebuilt from the files (:meth:`DatasetStore.rebuild_manifest`).
+4. ``compact()`` writes a pack (tmp + fsync + rename), then moves the manifest paths to it in
+   one transaction, then deletes the loose files. Recovery deletes packs nobody references
+   (killed before the transaction) and loose copies of packed samples (killed after it).
 
 Measured on the 2-core development machine (shared, loaded) for one sample of three float32
 maps (128x100, 256x100, 128x100; 206 kB file): writing the file takes about 7.5 ms, of which
@@ -57,6 +62,7 @@ from mmexpert.data.store_schema import (
     StoreError,
     array_checksum,
     canonical_json,
+    sample_key,
 )
 
 STORE_FORMAT = "mmexpert-dataset-store"
@@ -65,6 +71,9 @@ DESCRIPTION_FILE = "store.json"
 MANIFEST_FILE = "manifest.sqlite"
 SHARDS_DIR = "shards"
 QUARANTINE_DIR = "quarantine"
+PACKS_DIR = "packs"
+PACK_SUFFIX = ".zip"
+PACK_MEMBER_SEPARATOR = "#"
 LOCK_FILE = ".writer.lock"
 RECORD_ENTRY = "_record"
 SAMPLE_SUFFIX = ".npz"
@@ -145,12 +154,39 @@ class RecoveryReport:
         ``(path, reason)`` of unrecorded files that failed verification, moved to quarantine/.
     forgotten
         Sample ids whose manifest row pointed at a missing file; rows deleted so they regenerate.
+    removed_packs
+        Packs no manifest row referenced (a compaction killed before its manifest update).
+    removed_duplicates
+        Loose sample files whose sample is recorded inside a pack (a compaction killed before
+        it deleted them).
     """
 
     removed_tmp: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     quarantined: list[tuple[str, str]] = field(default_factory=list)
     forgotten: list[str] = field(default_factory=list)
+    removed_packs: list[str] = field(default_factory=list)
+    removed_duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CompactReport:
+    """Result of :meth:`DatasetStore.compact`.
+
+    Attributes
+    ----------
+    packs
+        Packs written (paths relative to the store root).
+    packed
+        Number of samples moved into packs.
+    skipped
+        ``(sample_id, reason)`` of loose files left alone because they failed their checksum
+        or were missing (see :meth:`DatasetStore.verify`).
+    """
+
+    packs: list[str] = field(default_factory=list)
+    packed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -267,6 +303,12 @@ def sample_relative_path(sample_id: str) -> str:
     """Where a sample's file lives, relative to the store root: ``shards/<id[:2]>/<id>.npz``."""
     _check_sample_id(sample_id)
     return f"{SHARDS_DIR}/{sample_id[:2]}/{sample_id}{SAMPLE_SUFFIX}"
+
+
+def _pack_location(path: str) -> tuple[str, str | None]:
+    """Split a manifest path into (file relative to the root, pack member or None)."""
+    file_part, separator, member = path.partition(PACK_MEMBER_SEPARATOR)
+    return file_part, (member if separator else None)
 
 
 def _fsync_directory(path: Path) -> None:
@@ -714,64 +756,234 @@ class DatasetStore:
 
     # ----- recovery
 
-    def _scan_files(self) -> tuple[dict[str, str], list[str]]:
-        """Sample files (id -> relative path) and tmp files (relative paths) under shards/."""
-        samples: dict[str, str] = {}
+    def _scan_files(self) -> tuple[dict[str, str], dict[str, list[str] | None], list[str]]:
+        """What lies on disk.
+
+        Returns
+        -------
+        loose : dict[str, str]
+            Sample id -> relative path of each loose sample file under shards/.
+        packs : dict[str, list[str] | None]
+            Relative pack path -> member names, or None if the pack is unreadable.
+        tmp_files : list[str]
+            Leftover temporary files (relative paths).
+        """
+        loose: dict[str, str] = {}
+        packs: dict[str, list[str] | None] = {}
         tmp_files: list[str] = []
         shards = self.root / SHARDS_DIR
-        if not shards.exists():
-            return samples, tmp_files
-        for bucket in sorted(shards.iterdir()):
-            if not bucket.is_dir():
-                continue
+        buckets = (
+            sorted(path for path in shards.iterdir() if path.is_dir()) if shards.exists() else []
+        )
+        for bucket in buckets:
             for entry in sorted(os.scandir(bucket), key=lambda item: item.name):
                 relative = f"{SHARDS_DIR}/{bucket.name}/{entry.name}"
                 if entry.name.endswith(TMP_SUFFIX):
                     tmp_files.append(relative)
                 elif entry.name.endswith(SAMPLE_SUFFIX) and not entry.name.startswith("."):
-                    samples[entry.name[: -len(SAMPLE_SUFFIX)]] = relative
-        return samples, tmp_files
+                    loose[entry.name[: -len(SAMPLE_SUFFIX)]] = relative
+        pack_folder = self.root / PACKS_DIR
+        entries = (
+            sorted(os.scandir(pack_folder), key=lambda item: item.name)
+            if pack_folder.exists()
+            else []
+        )
+        for entry in entries:
+            relative = f"{PACKS_DIR}/{entry.name}"
+            if entry.name.endswith(TMP_SUFFIX):
+                tmp_files.append(relative)
+            elif entry.name.endswith(PACK_SUFFIX) and not entry.name.startswith("."):
+                try:
+                    with zipfile.ZipFile(entry.path) as pack:
+                        packs[relative] = pack.namelist()
+                except Exception:  # unreadable pack: reported by verify, never fatal here
+                    packs[relative] = None
+        return loose, packs, tmp_files
+
+    def _read_payload(self, record: SampleRecord) -> bytes | None:
+        """The bytes of a recorded sample file; None if the file (or pack member) is absent.
+
+        Raises
+        ------
+        CorruptSampleError
+            If the file or its pack cannot be read.
+        """
+        file_part, member = _pack_location(record.path)
+        path = self.root / file_part
+        if not path.exists():
+            return None
+        try:
+            if member is None:
+                return path.read_bytes()
+            with zipfile.ZipFile(path) as pack:
+                if member not in pack.NameToInfo:
+                    return None
+                return pack.read(member)
+        except Exception as error:  # zipfile and zlib raise many types on damaged packs
+            raise CorruptSampleError(
+                f"sample {record.sample_id}: unreadable {file_part} ({type(error).__name__}: "
+                f"{error})"
+            ) from error
+
+    def _adoptable(self, location: str, payload: bytes, sample_id: str) -> SampleRecord:
+        sample, checksums = decode_sample(payload, self.schema, expected_id=sample_id)
+        return SampleRecord(
+            sample_id=sample_id,
+            path=location,
+            file_sha256=hashlib.sha256(payload).hexdigest(),
+            nbytes=len(payload),
+            checksums=checksums,
+            metadata=sample.metadata,
+        )
 
     def _recover(self) -> RecoveryReport:
         report = RecoveryReport()
-        files, tmp_files = self._scan_files()
+        loose, packs, tmp_files = self._scan_files()
         for relative in tmp_files:
             (self.root / relative).unlink(missing_ok=True)
             report.removed_tmp.append(relative)
-        recorded = dict(self._query("SELECT sample_id, path FROM samples"))
-        adopt: list[SampleRecord] = []
-        for sample_id, relative in files.items():
+        recorded: dict[str, str] = dict(self._query("SELECT sample_id, path FROM samples"))
+        adopt: dict[str, SampleRecord] = {}
+
+        # Loose files that were renamed into place but never recorded.
+        for sample_id, relative in list(loose.items()):
             if sample_id in recorded:
                 continue
             path = self.root / relative
             try:
-                payload = path.read_bytes()
-                sample, checksums = decode_sample(payload, self.schema, expected_id=sample_id)
-            except CorruptSampleError as error:
+                adopt[sample_id] = self._adoptable(relative, path.read_bytes(), sample_id)
+            except (CorruptSampleError, OSError) as error:
                 quarantine = self.root / QUARANTINE_DIR
                 quarantine.mkdir(exist_ok=True)
                 os.replace(path, quarantine / path.name)
+                del loose[sample_id]
                 report.quarantined.append((relative, str(error)))
+
+        # Pack members that no row names (only after a lost manifest: compaction packs
+        # samples that are already recorded).
+        for pack_relative, members in packs.items():
+            if members is None:
                 continue
-            adopt.append(
-                SampleRecord(
-                    sample_id=sample_id,
-                    path=relative,
-                    file_sha256=hashlib.sha256(payload).hexdigest(),
-                    nbytes=len(payload),
-                    checksums=checksums,
-                    metadata=sample.metadata,
-                )
-            )
-        self.record_many(adopt)
-        report.adopted = [item.sample_id for item in adopt]
-        vanished = [sample_id for sample_id, path in recorded.items() if sample_id not in files]
+            missing_members = [
+                member
+                for member in members
+                if member.endswith(SAMPLE_SUFFIX)
+                and member[: -len(SAMPLE_SUFFIX)] not in recorded
+                and member[: -len(SAMPLE_SUFFIX)] not in adopt
+            ]
+            if not missing_members:
+                continue
+            with zipfile.ZipFile(self.root / pack_relative) as pack:
+                for member in missing_members:
+                    sample_id = member[: -len(SAMPLE_SUFFIX)]
+                    location = f"{pack_relative}{PACK_MEMBER_SEPARATOR}{member}"
+                    try:
+                        adopt[sample_id] = self._adoptable(location, pack.read(member), sample_id)
+                    except Exception as error:
+                        report.quarantined.append((location, f"not adopted: {error}"))
+        self.record_many(adopt.values())
+        report.adopted = sorted(adopt)
+        recorded.update({sample_id: item.path for sample_id, item in adopt.items()})
+
+        # A compaction killed before its manifest transaction leaves a pack nobody references.
+        referenced_packs = {
+            _pack_location(path)[0] for path in recorded.values() if PACK_MEMBER_SEPARATOR in path
+        }
+        for pack_relative, members in packs.items():
+            if pack_relative not in referenced_packs and members is not None:
+                (self.root / pack_relative).unlink()
+                report.removed_packs.append(pack_relative)
+        # A compaction killed after it leaves loose copies of packed samples.
+        for sample_id, relative in loose.items():
+            if recorded.get(sample_id, relative) != relative:
+                (self.root / relative).unlink()
+                report.removed_duplicates.append(relative)
+
+        vanished = []
+        for sample_id, path in recorded.items():
+            file_part, member = _pack_location(path)
+            if member is None:
+                present = loose.get(sample_id) == file_part
+            else:
+                members = packs.get(file_part, [])
+                # An unreadable pack is not "vanished": verify reports its samples as corrupt.
+                present = members is None or member in members
+            if not present:
+                vanished.append(sample_id)
         if vanished:
             with self._db:
                 self._db.executemany(
                     "DELETE FROM samples WHERE sample_id = ?", [(item,) for item in vanished]
                 )
-            report.forgotten = vanished
+            report.forgotten = sorted(vanished)
+        return report
+
+    def compact(self, samples_per_pack: int = 1000) -> CompactReport:
+        """Pack loose sample files into zip packs of up to ``samples_per_pack`` members.
+
+        Each pack is written to a tmp file, fsynced and renamed; then the manifest paths move
+        to it in one transaction; then the loose files are deleted. A kill at any point is
+        repaired on the next ``open(mode="a")``. Checksums do not change (a member holds the
+        same bytes as the loose file). Loose files failing their checksum are left alone.
+
+        Parameters
+        ----------
+        samples_per_pack
+            Maximum members per pack.
+
+        Returns
+        -------
+        CompactReport
+            Packs written, samples packed, samples skipped.
+        """
+        self._require_writer()
+        if samples_per_pack < 1:
+            raise StoreError(f"samples_per_pack must be at least 1, got {samples_per_pack}")
+        report = CompactReport()
+        loose = [item for item in self.records() if PACK_MEMBER_SEPARATOR not in item.path]
+        pack_folder = self.root / PACKS_DIR
+        pack_folder.mkdir(exist_ok=True)
+        for start in range(0, len(loose), samples_per_pack):
+            chunk = loose[start : start + samples_per_pack]
+            name = f"pack-{sample_key(*[item.sample_id for item in chunk])}{PACK_SUFFIX}"
+            tmp_path = pack_folder / f".{name}.{os.getpid()}{TMP_SUFFIX}"
+            packed: list[SampleRecord] = []
+            with zipfile.ZipFile(tmp_path, "w", zipfile.ZIP_STORED, allowZip64=True) as pack:
+                for item in chunk:
+                    payload = self._read_payload(item)
+                    if payload is None or hashlib.sha256(payload).hexdigest() != item.file_sha256:
+                        reason = "file missing" if payload is None else "file sha256 differs"
+                        report.skipped.append((item.sample_id, reason))
+                        continue
+                    member = zipfile.ZipInfo(f"{item.sample_id}{SAMPLE_SUFFIX}", _ZIP_EPOCH)
+                    member.external_attr = 0o644 << 16
+                    pack.writestr(member, payload)
+                    packed.append(item)
+            if not packed:
+                tmp_path.unlink()
+                continue
+            with open(tmp_path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            pack_relative = f"{PACKS_DIR}/{name}"
+            os.replace(tmp_path, self.root / pack_relative)
+            _fsync_directory(pack_folder)
+            with self._db:
+                self._db.executemany(
+                    "UPDATE samples SET path = ? WHERE sample_id = ? AND path = ?",
+                    [
+                        (
+                            f"{pack_relative}{PACK_MEMBER_SEPARATOR}{item.sample_id}"
+                            f"{SAMPLE_SUFFIX}",
+                            item.sample_id,
+                            item.path,
+                        )
+                        for item in packed
+                    ],
+                )
+            for item in packed:
+                (self.root / item.path).unlink(missing_ok=True)
+            report.packs.append(pack_relative)
+            report.packed += len(packed)
         return report
 
     @classmethod
@@ -879,17 +1091,25 @@ class DatasetStore:
         self, record: SampleRecord, arrays: Sequence[str] | None = None, verify: bool = True
     ) -> Sample:
         """Load the sample a manifest row points at (no manifest access: fast in loaders)."""
-        path = self.root / record.path
-        if not path.exists():
-            raise CorruptSampleError(f"sample {record.sample_id}: file {record.path} is missing")
         absent = [name for name in arrays or () if name not in record.checksums]
         if absent:
             raise StoreError(
                 f"sample {record.sample_id} has no arrays {absent} "
                 f"(stored: {sorted(record.checksums)})"
             )
+        file_part, member = _pack_location(record.path)
+        source: Path | bytes | None
+        if member is None:
+            # Loose file: np.load reads only the requested arrays from disk.
+            source = self.root / file_part
+            if not source.exists():
+                source = None
+        else:
+            source = self._read_payload(record)
+        if source is None:
+            raise CorruptSampleError(f"sample {record.sample_id}: file {record.path} is missing")
         sample, _ = decode_sample(
-            path,
+            source,
             self.schema,
             expected_id=record.sample_id,
             expected_checksums=record.checksums,
@@ -988,18 +1208,17 @@ class DatasetStore:
         integrity = self._query("PRAGMA quick_check")
         if integrity != [("ok",)]:
             report.manifest_errors = [str(row[0]) for row in integrity]
-        files, report.tmp_files = self._scan_files()
-        recorded_ids = set()
+        loose, packs, report.tmp_files = self._scan_files()
+        recorded_paths = set()
         for record in self.records():
-            recorded_ids.add(record.sample_id)
-            path = self.root / record.path
-            if not path.exists():
-                report.missing.append(record.sample_id)
-                continue
+            recorded_paths.add(record.path)
             try:
-                payload = path.read_bytes()
-            except OSError as error:
-                report.corrupt.append((record.sample_id, f"unreadable: {error}"))
+                payload = self._read_payload(record)
+            except CorruptSampleError as error:
+                report.corrupt.append((record.sample_id, str(error)))
+                continue
+            if payload is None:
+                report.missing.append(record.sample_id)
                 continue
             if hashlib.sha256(payload).hexdigest() != record.file_sha256:
                 report.corrupt.append((record.sample_id, "file sha256 differs from the manifest"))
@@ -1015,8 +1234,10 @@ class DatasetStore:
                 report.corrupt.append((record.sample_id, str(error)))
                 continue
             report.ok += 1
+        referenced_packs = {_pack_location(path)[0] for path in recorded_paths}
         report.orphans = sorted(
-            relative for sample_id, relative in files.items() if sample_id not in recorded_ids
+            [relative for relative in loose.values() if relative not in recorded_paths]
+            + [relative for relative in packs if relative not in referenced_packs]
         )
         return report
 
