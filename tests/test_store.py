@@ -572,14 +572,14 @@ def test_compact_killed_before_manifest_update(
     class SimulatedKillError(Exception):
         pass
 
-    real_fsync_directory = store_module._fsync_directory
+    real_fsync_directory = store_module.fsync_directory
 
     def die_after_pack_rename(path: Path) -> None:
         real_fsync_directory(path)
         if path.name == "packs":
             raise SimulatedKillError
 
-    monkeypatch.setattr(store_module, "_fsync_directory", die_after_pack_rename)
+    monkeypatch.setattr(store_module, "fsync_directory", die_after_pack_rename)
     with pytest.raises(SimulatedKillError):
         store.compact(samples_per_pack=10)
     monkeypatch.undo()
