@@ -6,17 +6,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch.utils.data import DataLoader
 
-from mmexpert.data.loaders import (
+torch = pytest.importorskip("torch", reason="the loaders need the optional torch dependency")
+from torch.utils.data import DataLoader  # noqa: E402
+
+from mmexpert.data.loaders import (  # noqa: E402
     RadarDataset,
     crop_or_pad_time,
     export_parquet,
     to_hf_dataset,
 )
-from mmexpert.data.store import DatasetStore
-from mmexpert.data.store_schema import Sample, StoreError, radar_schema, sample_key
+from mmexpert.data.store import DatasetStore  # noqa: E402
+from mmexpert.data.store_schema import (  # noqa: E402
+    Sample,
+    StoreError,
+    radar_schema,
+    sample_key,
+)
 
 ACTIVITIES = ("sit", "walk", "wave")
 FRAMES = (40, 64, 100, 10, 64, 80)  # shorter, equal and longer than a 64-frame window
