@@ -11,6 +11,7 @@ any skeleton is mapped to our 22 joints by a name table (:data:`BVH_NAME_TABLES`
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,9 @@ def load_bvh(
         joints float64 [T, 22, 3] [m] at the file's frame rate.
     """
     try:
-        import bvhio
+        with warnings.catch_warnings():  # bvhio imports PyGLM the deprecated way
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import bvhio
     except ModuleNotFoundError as error:  # pragma: no cover - dependency missing
         raise MotionImportError(
             "reading BVH needs the package 'bvhio' (pip install bvhio)"
@@ -90,6 +93,7 @@ def load_bvh(
     path = Path(path)
     if not path.is_file():
         raise MotionImportError(f"BVH file not found: {path}")
+    _check_bvh_structure(path)
     try:
         container = bvhio.readAsBvh(str(path))
         root = bvhio.readAsHierarchy(str(path))
@@ -230,6 +234,21 @@ def place_motion(motion: Motion, start_xy_m: tuple[float, float], heading_rad: f
     moved[..., 0] += start_xy_m[0]
     moved[..., 1] += start_xy_m[1]
     return Motion(moved, motion.fps)
+
+
+def _check_bvh_structure(path: Path) -> None:
+    """Refuse files bvhio cannot parse (it loops forever on a truncated hierarchy)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise MotionImportError(f"cannot read {path}: {error}") from error
+    header, _, motion = text.partition("MOTION")
+    if not header.lstrip().startswith("HIERARCHY"):
+        raise MotionImportError(f"{path.name}: not a BVH file (no HIERARCHY section)")
+    if header.count("{") != header.count("}") or header.count("{") == 0:
+        raise MotionImportError(f"{path.name}: unbalanced braces in the BVH hierarchy")
+    if "Frames:" not in motion or "Frame Time:" not in motion:
+        raise MotionImportError(f"{path.name}: no MOTION section with Frames / Frame Time")
 
 
 def _fill_spine(joints: np.ndarray) -> np.ndarray:
