@@ -23,6 +23,7 @@ import numpy as np
 
 from mmexpert.body.model import BodyConfig, BodyModel, BodyScatterers
 from mmexpert.data.products import SimulationProducts, process
+from mmexpert.dsp.chain import ProcessingChain
 from mmexpert.motion import Motion, MotionProgram, synthesize
 from mmexpert.radar.config import RadarConfig
 from mmexpert.radar.scene import (
@@ -126,6 +127,7 @@ def simulate_person(
     method: str = "fast",
     body: BodyConfig | None = None,
     keep_adc: bool = True,
+    chain: ProcessingChain | None = None,
 ) -> SimulationProducts:
     """Simulate one person performing a motion program in front of the radar.
 
@@ -143,6 +145,9 @@ def simulate_person(
         Furniture and walls; default: an empty, wall-less room.
     keep_adc
         Keep the raw cube (about 1 MB per frame of the 1843 presets).
+    chain
+        The processing chain; default ``ProcessingChain()`` (the dataset engine passes
+        ``ProcessingChain(MMEXPERT_VIEWS)`` for fixed map sizes).
 
     Returns
     -------
@@ -182,7 +187,7 @@ def simulate_person(
         "walls": len(room.walls),
         "furniture": len(room.furniture_m),
     }
-    products = process(cube, metadata, keep_adc=False)
+    products = process(cube, metadata, chain=chain, keep_adc=False)
     extras = {
         "joints": motion.positions_at(scatterers.times_s).astype(np.float32),
         "joint_times": scatterers.times_s,
