@@ -78,7 +78,7 @@ def test_command_failures_are_explained(tmp_path: Path) -> None:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+    def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         speed = len(request["text"].split())
         if self.path == "/json":

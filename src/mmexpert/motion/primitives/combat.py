@@ -105,7 +105,7 @@ def _punch_arms(
     twist = np.zeros(pose.num_frames)
     profiles = {}
     for side in ("left", "right"):
-        profiles[side] = _strikes(pose.times_s, plan[side], strike_s, 1.6 * strike_s)[:, None]
+        profiles[side] = _strikes(pose.times_s, plan[side], strike_s, 1.2 * strike_s)[:, None]
         twist += -outward(side) * 0.35 * profiles[side][:, 0]
     pose.trunk(twist=twist * rom)
     for side in ("left", "right"):
@@ -133,6 +133,7 @@ class Punch(Primitive):
         int_param("repetitions", 4, 1, 20, "number of punches"),
         float_param("strike_time_s", 0.22, 0.1, 0.5, "s", "time to full extension"),
         float_param("weight_shift", 1.0, 0.0, 1.0, "", "shift of the weight into each punch"),
+        choice_param("stance", "still", ("still", "bouncing"), "bounce on the feet or not"),
     )
     default_duration_s = 4.0
 
@@ -154,7 +155,8 @@ class Punch(Primitive):
                 hand = "left" if index % 2 == 0 else "right"
             plan[hand].append(float(start))
         shift = _strikes(pose.times_s, [float(x) - 0.1 for x in starts], strike + 0.1, 0.5)
-        _stance(pose, context, 1.5, duration_s, parameters["weight_shift"] * shift)
+        bounce_hz = 1.5 if parameters["stance"] == "bouncing" else 0.0
+        _stance(pose, context, bounce_hz, duration_s, parameters["weight_shift"] * shift)
         _punch_arms(pose, context, plan, parameters["style"], strike, duration_s)
         plant(pose, context)
 
@@ -197,6 +199,10 @@ class Boxing(Primitive):
         pose.root_xy_m[:, 1] += drift * ease_in_out(pose.times_s, duration_s)
 
 
+KICK_S = 1.0
+"""Duration of one kick from lifting the knee to putting the foot down [s]."""
+
+
 class Kick(Primitive):
     """A chambered kick: knee up, snap the leg out, re-chamber, put the foot down."""
 
@@ -209,6 +215,7 @@ class Kick(Primitive):
         choice_param("style", "front", ("front", "side"), "kind of kick"),
         int_param("repetitions", 2, 1, 10, "number of kicks"),
         float_param("height", 0.8, 0.3, 1.2, "", "kick height (1 = hip height)"),
+        choice_param("stance", "bouncing", ("bouncing", "still"), "between kicks"),
     )
     default_duration_s = 4.0
 
@@ -227,6 +234,7 @@ class Kick(Primitive):
         key_times: list[float] = []
         keys: list[dict[str, float]] = []
         guard = {"shoulder_flex": 0.6, "elbow_flex": 1.9, "shoulder_abd": 0.2}
+        kicking: list[tuple[float, float]] = []
         for rep in range(count):
             leg = parameters["leg"]
             if leg == "alternate":
@@ -269,19 +277,15 @@ class Kick(Primitive):
             extend.update(support)
             extend.update(counter)
             ready = {**STANDING, **guard, "knee_flex": 0.2}
+            # one kick takes KICK_S (chamber, snap, hold, re-chamber, foot down), centred
+            # in its share of the segment; the fighter waits in the guard in between
             start = rep * slot
-            lift = start + 0.3 * slot
-            extended = lift + min(snap, 0.1 * slot)
-            held = extended + min(0.08, 0.05 * slot)
-            key_times += [
-                start,
-                start + 0.12 * slot,
-                lift,
-                extended,
-                held,
-                held + min(0.27, 0.2 * slot),
-                start + 0.88 * slot,
-            ]
+            kick = min(KICK_S, 0.9 * slot)
+            begin = start + 0.5 * (slot - kick)
+            chambered = begin + 0.3 * kick
+            extended = chambered + min(snap, 0.1 * kick)
+            held = extended + min(0.08, 0.05 * kick)
+            key_times += [start, begin, chambered, extended, held, held + 0.2 * kick, begin + kick]
             keys += [
                 STANDING if rep == 0 else ready,
                 ready,
@@ -291,9 +295,21 @@ class Kick(Primitive):
                 chamber,
                 ready,
             ]
+            kicking.append((begin, begin + kick))
         channels = keyframes(pose.times_s, key_times, keys)
         envelope = smoothstep(pose.times_s / 0.3) * smoothstep((duration_s - pose.times_s) / 0.3)
         for name in ("l_shoulder_flex", "r_shoulder_flex", "l_elbow_flex", "r_elbow_flex"):
             channels[name] = channels[name] * np.maximum(envelope, 0.3)
         apply_channels(pose, channels, 1.0)
         plant(pose, context)
+        if parameters["stance"] == "bouncing":
+            # fighting stance: bounce on both feet between kicks, never on one leg
+            on_two_feet = np.ones(pose.num_frames)
+            for begin, end in kicking:
+                inside = smoothstep((pose.times_s - begin + 0.2) / 0.2) * smoothstep(
+                    (end + 0.2 - pose.times_s) / 0.2
+                )
+                on_two_feet *= 1.0 - inside
+            bounce = 0.5 * (1 - np.cos(2 * np.pi * 1.8 * pose.times_s))
+            envelope = ease_in_out(pose.times_s, duration_s)
+            pose.lift_m[:] += 0.025 * context.style.explosiveness * bounce * on_two_feet * envelope
