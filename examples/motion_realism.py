@@ -2,7 +2,9 @@
 
 Usage::
 
-    python examples/motion_realism.py [--mocap ../shared/data/mocap-sample] [--out docs/motion_realism.png]
+    python examples/motion_realism.py [--mocap DIR] [--out docs/motion_realism.png]
+
+``--mocap`` defaults to ``../shared/data/mocap-sample`` next to the repository.
 
 For walk, run, wave, punch and kick it synthesizes the programs in
 ``mmexpert.motion.realism.SYNTHETIC_PROGRAMS`` (same activity, duration and repetitions as
@@ -19,9 +21,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from mmexpert.motion.realism import (  # noqa: E402
+from mmexpert.motion.realism import (
     HIGH_FACTOR,
     LOW_FACTOR,
     NOISE_FLOOR_MPS,

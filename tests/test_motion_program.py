@@ -184,3 +184,17 @@ def test_waypoint_path_is_followed() -> None:
 def test_bad_fps_is_refused() -> None:
     with pytest.raises(ProgramError, match="fps"):
         synthesize({"segments": [{"primitive": "stand"}]}, fps=0.5)
+
+
+@pytest.mark.parametrize("hand", ["left", "right"])
+def test_handedness_and_gesture_height(hand: str) -> None:
+    motion = synthesize(
+        {"segments": [{"primitive": "wave", "parameters": {"hand": hand}, "duration_s": 3.0}]}
+    )
+    middle = motion.joints_m[len(motion.joints_m) // 2]
+    other = "right" if hand == "left" else "left"
+    assert middle[JOINT_INDEX[f"{hand}_wrist"], 2] > middle[JOINT_INDEX["head"], 2] - 0.15
+    assert middle[JOINT_INDEX[f"{other}_wrist"], 2] < middle[JOINT_INDEX["pelvis"], 2]
+    # the person faces the radar (-y), so their left hand is at +x
+    sign = 1.0 if hand == "left" else -1.0
+    assert sign * middle[JOINT_INDEX[f"{hand}_wrist"], 0] > 0.2
