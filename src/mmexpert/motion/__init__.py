@@ -23,6 +23,13 @@ Locomotion* (2003) for Froude-number gait scaling; Guo et al., *Generating Diver
 Natural 3D Human Motions from Text* (CVPR 2022) for the HumanML3D joint format.
 """
 
+from mmexpert.motion.external import ExternalModelError, ExternalMotionModel
+from mmexpert.motion.importers import (
+    MotionImportError,
+    load_bvh,
+    load_humanml3d,
+    place_motion,
+)
 from mmexpert.motion.motion import Motion, MotionError
 from mmexpert.motion.primitives import (
     PRIMITIVES,
@@ -51,8 +58,11 @@ __all__ = [
     "JOINT_NAMES",
     "PARENTS",
     "PRIMITIVES",
+    "ExternalModelError",
+    "ExternalMotionModel",
     "Motion",
     "MotionError",
+    "MotionImportError",
     "MotionProgram",
     "Placement",
     "PrimitiveError",
@@ -62,7 +72,10 @@ __all__ = [
     "SubjectDimensions",
     "bone_lengths_m",
     "list_primitives",
+    "load_bvh",
+    "load_humanml3d",
     "parse_program",
+    "place_motion",
     "primitive_parameters",
     "subject_dimensions",
     "synthesize",

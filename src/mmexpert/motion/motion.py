@@ -14,7 +14,7 @@ class MotionError(ValueError):
     """A malformed motion (wrong shape, non-finite values, bad frame rate)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: arrays have no single truth value
 class Motion:
     """Joint positions of one person over time.
 
