@@ -113,7 +113,7 @@ def gait_angles(
             knee = (
                 0.08
                 + 0.22 * bump(p, 0.14, 0.07)
-                + (0.9 + 0.2 * amplitude) * rom * bump(p, 0.72, 0.1)
+                + (0.9 + 0.2 * amplitude) * rom * bump(p, 0.72, 0.13)
             )
             ankle = 0.12 * bump(p, 0.42, 0.12) - 0.28 * rom * bump(p, 0.63, 0.05)
         pose.leg(side, hip_flex=hip, knee_flex=knee, ankle_dorsi=ankle, hip_abd=0.03)
