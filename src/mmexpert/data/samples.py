@@ -222,7 +222,7 @@ def make_sample(
             if len(axis)
         },
         "point_columns": list(POINT_COLUMNS),
-        "num_points": int(len(products.points)),
+        "num_points": len(products.points),
         "visible_fraction": products.metadata.get("visible_fraction"),
         "noise_power_w": products.metadata.get("noise_power_w"),
     }
