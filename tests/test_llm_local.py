@@ -62,6 +62,18 @@ def test_generates_nonempty_reproducible_text(local_backend: LocalBackend) -> No
     assert local_backend.generate(question, SHORT) == first  # greedy is deterministic
 
 
+def test_stop_strings_and_seeded_sampling(local_backend: LocalBackend) -> None:
+    question = [Message.user("Name one thing a person can do with their hands.")]
+    free = local_backend.generate(question, SHORT).text
+    stop_word = free.split()[2]
+    stopped = local_backend.generate(question, SHORT.model_copy(update={"stop": (stop_word,)}))
+    assert stopped.text.strip() == free[: free.find(stop_word)].strip()
+    hot = [GenerationParams(max_tokens=12, temperature=1.0, seed=seed) for seed in (1, 1, 2)]
+    first, again, other = (local_backend.chat(question, p) for p in hot)
+    assert first == again  # same seed, same sample
+    assert first != other  # 12 tokens at temperature 1: a different seed diverges
+
+
 def test_scoring_prefers_the_right_continuation(local_backend: LocalBackend) -> None:
     paris, banana = local_backend.score_choices(FRANCE, [" Paris", " banana"])
     assert paris > banana + 5.0  # nats: Paris is e^5 ~ 150 times likelier at least
