@@ -87,6 +87,8 @@ def test_scores_are_cached(tmp_path: Path) -> None:
     assert replay.score_choices(QUESTION, ["walk", "run"]) == [-1.5, -0.25]
     with pytest.raises(CacheMiss, match="score"):
         replay.score_choices(QUESTION, ["run", "walk"])
+    with pytest.raises(CacheMiss, match="score"):
+        replay.score_choices(QUESTION, ["walk", "run"], complete=True)
 
 
 def test_cache_file_is_plain_sqlite_with_the_request(tmp_path: Path) -> None:

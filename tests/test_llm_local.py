@@ -98,8 +98,19 @@ def test_openai_backend_against_the_real_local_server(
     direct = local_backend.generate(question, SHORT)
     assert over_http.text == direct.text  # same model, same greedy decoding
     assert over_http.completion_tokens == direct.completion_tokens
-    # Scoring over /v1/completions (echo + logprobs) with the client-rendered ChatML prompt.
-    paris, banana = client.score_choices(
-        [Message.system("You are a helpful assistant."), *FRANCE], [" Paris", " banana"]
-    )
-    assert paris > banana + 5.0
+    # Scoring over /v1/completions (echo + logprobs) with the client-rendered ChatML prompt
+    # gives the local model's own numbers (same prompt text, same weights).
+    conversation = [Message.system("You are a helpful assistant."), *FRANCE]
+    for complete in (False, True):
+        over_http = client.score_choices(conversation, [" Paris", " banana"], complete=complete)
+        direct = local_backend.score_choices(conversation, [" Paris", " banana"], complete=complete)
+        assert over_http == pytest.approx(direct, abs=1e-3)
+        assert over_http[0] > over_http[1] + 5.0
+
+
+def test_complete_scoring_counts_the_end_of_turn(local_backend: LocalBackend) -> None:
+    question = [Message.user("What is the capital of France? Answer in one word.")]
+    short, longer = local_backend.score_choices(question, ["Paris", "Paris, France"])
+    assert short >= longer - 1e-3  # a prefix can never be less likely than its extension
+    ended = local_backend.score_choices(question, ["Paris"], complete=True)[0]
+    assert ended < short  # adds log P(end of turn | "Paris") < 0

@@ -203,7 +203,7 @@ class LLMBackend(abc.ABC):
         return self.generate(messages, params).text
 
     def score_choices(
-        self, messages: Sequence[Message | dict], choices: Sequence[str]
+        self, messages: Sequence[Message | dict], choices: Sequence[str], complete: bool = False
     ) -> list[float]:
         """Log-likelihood of each choice as the continuation of the assistant's reply.
 
@@ -217,6 +217,10 @@ class LLMBackend(abc.ABC):
         choices : list of str
             Candidate continuations (non-empty strings). Include a leading space where the
             continuation follows a word (``" Paris"``).
+        complete : bool
+            Score each choice as the whole rest of the reply, i.e. followed by the end-of-turn
+            token. Without it, a choice that is a prefix of another (``"walk"`` and
+            ``"walk backward"``) can never score lower than the longer one.
 
         Returns
         -------
@@ -234,13 +238,15 @@ class LLMBackend(abc.ABC):
         for index, choice in enumerate(choices):
             if not isinstance(choice, str) or choice == "":
                 raise LLMRequestError(f"choices[{index}] must be a non-empty string")
-        return self._score_choices(checked, list(choices))
+        return self._score_choices(checked, list(choices), complete)
 
     @abc.abstractmethod
     def _generate(self, messages: list[Message], params: GenerationParams) -> Reply:
         """Backend-specific generation on checked inputs."""
 
-    def _score_choices(self, messages: list[Message], choices: list[str]) -> list[float]:
+    def _score_choices(
+        self, messages: list[Message], choices: list[str], complete: bool
+    ) -> list[float]:
         raise NotSupportedError(
             f"backend {self.name!r} (model {self.model_id!r}) cannot score choices by "
             "log-likelihood; use mmexpert.llm.choose(), which falls back to asking"

@@ -179,10 +179,14 @@ class CachedBackend(LLMBackend):
         return reply
 
     def score_choices(
-        self, messages: Sequence[Message | dict], choices: Sequence[str]
+        self, messages: Sequence[Message | dict], choices: Sequence[str], complete: bool = False
     ) -> list[float]:
         checked = as_messages(messages)
-        request = {"messages": [m.model_dump() for m in checked], "choices": list(choices)}
+        request = {
+            "messages": [m.model_dump() for m in checked],
+            "choices": list(choices),
+            "complete": complete,
+        }
         key, stored = self._lookup(
             "score", request, f"{_describe_messages(checked)} choices={list(choices)[:5]}"
         )
@@ -190,7 +194,7 @@ class CachedBackend(LLMBackend):
             self.hits += 1
             return [float(s) for s in stored]
         self.misses += 1
-        scores = self.backend.score_choices(checked, choices)
+        scores = self.backend.score_choices(checked, choices, complete=complete)
         if self.mode == "readwrite":
             self.cache.put(key, "score", self.backend.name, self.model_id, request, scores)
         return scores

@@ -217,7 +217,9 @@ class LocalBackend(LLMBackend):
             finish_reason=finish,
         )
 
-    def _score_choices(self, messages: list[Message], choices: list[str]) -> list[float]:
+    def _score_choices(
+        self, messages: list[Message], choices: list[str], complete: bool
+    ) -> list[float]:
         import torch
 
         loaded = self.loaded
@@ -226,8 +228,10 @@ class LocalBackend(LLMBackend):
         scores = []
         for choice in choices:
             # Tokenized apart from the prompt so every choice sees the same prompt tokens.
-            choice_ids = tokenizer(choice, add_special_tokens=False)["input_ids"]
-            ids = torch.tensor([prompt_ids + list(choice_ids)], dtype=torch.long)
+            choice_ids = list(tokenizer(choice, add_special_tokens=False)["input_ids"])
+            if complete:
+                choice_ids.append(tokenizer.eos_token_id)  # <|im_end|>: the reply ends here
+            ids = torch.tensor([prompt_ids + choice_ids], dtype=torch.long)
             with self._running():
                 logits = loaded.model(ids).logits[0]  # (tokens, vocab)
             log_probs = torch.log_softmax(logits.float(), dim=-1)

@@ -34,6 +34,7 @@ from typing import Any, Literal
 from mmexpert.llm.base import GenerationParams, LLMBackend, Message, Reply, cut_at_stop
 from mmexpert.llm.errors import BackendUnavailableError, LLMHTTPError, NotSupportedError
 
+CHATML_END = "<|im_end|>"  # ChatML end-of-turn marker
 RETRY_STATUS: frozenset[int] = frozenset({429, 500, 502, 503, 504})
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -214,7 +215,9 @@ class OpenAIBackend(LLMBackend):
             finish_reason=choice.get("finish_reason") or "stop",
         )
 
-    def _score_choices(self, messages: list[Message], choices: list[str]) -> list[float]:
+    def _score_choices(
+        self, messages: list[Message], choices: list[str], complete: bool
+    ) -> list[float]:
         if self.config.prompt_format == "none":
             raise NotSupportedError(
                 f"scoring over {self.config.base_url} needs the server model's chat template "
@@ -226,7 +229,7 @@ class OpenAIBackend(LLMBackend):
         for choice in choices:
             payload = {
                 "model": self.config.model,
-                "prompt": prompt + choice,
+                "prompt": prompt + choice + (CHATML_END if complete else ""),
                 "echo": True,
                 "logprobs": 0,
                 "max_tokens": 0,

@@ -31,8 +31,9 @@ class ScriptedBackend(LLMBackend):
         Either the replies to give, one per call, in order; or a function
         ``(messages, params) -> str`` computing each reply.
     scorer : callable, optional
-        ``(messages, choices) -> list[float]`` used by :meth:`score_choices`; without it the
-        backend reports that it cannot score.
+        ``(messages, choices) -> list[float]`` used by :meth:`score_choices` (the
+        ``complete`` flag is not passed on); without it the backend reports that it cannot
+        score.
     model_id : str
         Name reported as the model (part of cache keys).
 
@@ -81,7 +82,9 @@ class ScriptedBackend(LLMBackend):
         text, _ = cut_at_stop(text, params.stop)
         return Reply(text=text, finish_reason="stop")
 
-    def _score_choices(self, messages: list[Message], choices: list[str]) -> list[float]:
+    def _score_choices(
+        self, messages: list[Message], choices: list[str], complete: bool
+    ) -> list[float]:
         if self._scorer is None:
             raise NotSupportedError("this ScriptedBackend was built without a scorer")
         scores = list(self._scorer(messages, choices))

@@ -332,9 +332,10 @@ def choose(
     """Pick one of ``options`` as the answer to the conversation.
 
     The options are listed in the question. Where the backend can score, the option with the
-    highest log-likelihood as the start of the reply wins (the model cannot answer off the
-    list). Otherwise the model is asked to answer with one option and the reply is matched
-    by :func:`match_option`.
+    highest log-likelihood as the whole reply wins (``complete=True``: the model cannot
+    answer off the list, and a short option gets no advantage over a longer one it prefixes).
+    Otherwise the model is asked to answer with one option and the reply is matched by
+    :func:`match_option`.
 
     Parameters
     ----------
@@ -373,7 +374,7 @@ def choose(
         return options[0]
     if backend.supports_scoring:
         try:
-            scores = backend.score_choices(conversation, options)
+            scores = backend.score_choices(conversation, options, complete=True)
             return options[max(range(len(options)), key=scores.__getitem__)]
         except NotSupportedError:
             pass
