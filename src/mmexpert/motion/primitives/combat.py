@@ -24,7 +24,13 @@ from mmexpert.motion.primitives.base import (
     keyframes,
     plant,
 )
-from mmexpert.motion.primitives.gestures import arm_reach_m, outward, rest_pole, rest_target
+from mmexpert.motion.primitives.gestures import (
+    arm_path,
+    arm_reach_m,
+    outward,
+    rest_pole,
+    rest_target,
+)
 from mmexpert.motion.primitives.posture import STANDING
 
 
@@ -112,7 +118,7 @@ def _punch_arms(
         guard = guard_target(context.dims, side)
         hit = punch_target(context.dims, side, style, rom)
         target = (1 - profiles[side]) * guard + profiles[side] * hit
-        target = (1 - envelope) * rest_target(context.dims, side) + envelope * target
+        target = arm_path(rest_target(context.dims, side), target, envelope, side)
         pole = (1 - envelope) * rest_pole(side) + envelope * np.array(
             [outward(side) * 0.5, -0.2, -1.0]
         )

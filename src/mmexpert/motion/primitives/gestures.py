@@ -9,6 +9,8 @@ and out to the relaxed hanging arm over 0.4 s.
 
 from __future__ import annotations
 
+import math
+
 from typing import Any
 
 import numpy as np
@@ -65,6 +67,43 @@ def landmark_from_shoulder(dims: SubjectDimensions, side: str, landmark: str) ->
     return point - shoulder
 
 
+def _slerp(first: np.ndarray, second: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of unit vectors [T, 3] with weights [T, 1]."""
+    cos = np.clip(np.sum(first * second, axis=-1, keepdims=True), -1.0, 1.0)
+    angle = np.arccos(cos)
+    small = angle < 1e-6
+    sin = np.where(small, 1.0, np.sin(angle))
+    a = np.where(small, 1.0 - weight, np.sin((1.0 - weight) * angle) / sin)
+    b = np.where(small, weight, np.sin(weight * angle) / sin)
+    return a * first + b * second
+
+
+def arm_path(start: np.ndarray, end: np.ndarray, weight: np.ndarray, side: str) -> np.ndarray:
+    """Wrist path from ``start`` to ``end`` (relative to the shoulder, [T, 3] or [3], m).
+
+    A straight blend can pass right by the shoulder (hanging hand to raised hand), where the
+    two-bone IK must fold the arm and whip the elbow round at several m/s. Instead the
+    direction follows a spherical Bezier through a point in front of and beside the body,
+    and the distance from the shoulder changes linearly, as a real arm swings.
+
+    Parameters
+    ----------
+    weight : float [T] or [T, 1]
+        0 at ``start``, 1 at ``end``.
+    """
+    w = np.asarray(weight, dtype=np.float64).reshape(-1, 1)
+    start = np.broadcast_to(np.asarray(start, dtype=np.float64), (len(w), 3))
+    end = np.broadcast_to(np.asarray(end, dtype=np.float64), (len(w), 3))
+    r0 = np.linalg.norm(start, axis=-1, keepdims=True)
+    r1 = np.linalg.norm(end, axis=-1, keepdims=True)
+    u0, u1 = start / np.maximum(r0, 1e-9), end / np.maximum(r1, 1e-9)
+    front = np.array([outward(side) * 0.4, 1.0, 0.0]) / math.hypot(0.4, 1.0)
+    via = u0 + u1 + front
+    via /= np.linalg.norm(via, axis=-1, keepdims=True)
+    direction = _slerp(_slerp(u0, via, w), _slerp(via, u1, w), w)
+    return direction * ((1.0 - w) * r0 + w * r1)
+
+
 GESTURE_RAMP_S = 0.7
 """Time to raise the hand from rest into a gesture and to lower it again [s]."""
 
@@ -80,8 +119,7 @@ def gesture(
 ) -> None:
     """Ease a wrist from rest to a [T, 3] target path (and back at the end)."""
     weight = ease_in_out(pose.times_s, duration_s, ramp_s)[:, None]
-    rest = rest_target(context.dims, side)
-    blended = (1 - weight) * rest + weight * target
+    blended = arm_path(rest_target(context.dims, side), target, weight, side)
     pole_path = (1 - weight) * rest_pole(side) + weight * np.asarray(pole, dtype=np.float64)
     pose.reach(side, blended, pole_path)
 
@@ -161,7 +199,7 @@ class RaiseHands(Primitive):
                     0.97 * reach * context.style.range_of_motion,
                 ]
             )
-            target = (1 - up) * rest_target(context.dims, side) + up * high
+            target = arm_path(rest_target(context.dims, side), high, up, side)
             pole = (1 - up) * rest_pole(side) + up * np.array([outward(side), 0.0, 0.0])
             pose.reach(side, target, pole)
 
