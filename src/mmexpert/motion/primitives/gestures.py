@@ -10,7 +10,6 @@ and out to the relaxed hanging arm over 0.4 s.
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import numpy as np
