@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,torch]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,torch,data,ray]"
 	touch $(STAMP)
 
 demo: install
