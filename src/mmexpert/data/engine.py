@@ -20,6 +20,7 @@ stored exactly once (the store's recovery adopts finished but unrecorded files).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -33,7 +34,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from mmexpert.data.samples import make_sample, spec_sample_id
+from mmexpert.data.samples import generator_code_hash, make_sample, spec_sample_id
 from mmexpert.data.store import DatasetStore
 from mmexpert.data.store_files import SampleFileWriter, SampleRecord
 from mmexpert.data.store_schema import DatasetSchema, StoreError, radar_schema
@@ -208,6 +209,7 @@ class _Task:
     store_root: str
     schema: dict[str, Any]
     options: dict[str, Any]
+    code_hash: str  # the parent's generator_code_hash: workers must run the same code
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,12 @@ def _run_task(task: _Task) -> _Outcome:
             chain=ProcessingChain(MMEXPERT_VIEWS),
         )
         sample = make_sample(spec, radar, products, options=task.options)
+        if generator_code_hash() != task.code_hash:
+            raise EngineError(
+                f"the generator source code changed while the run was going (parent "
+                f"{task.code_hash}, worker {generator_code_hash()}); rerun to generate the "
+                "remaining samples with one code version"
+            )
         if sample.sample_id != task.sample_id:
             raise EngineError(
                 f"worker derived sample id {sample.sample_id}, the parent {task.sample_id} "
@@ -265,13 +273,35 @@ def _run_serial(
         yield _run_task(task)
 
 
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextlib.contextmanager
+def _single_threaded_children() -> Iterator[None]:
+    """One BLAS/OpenMP thread per pool worker (as Ray does), unless the user set a count.
+
+    Each worker is one process per core; extra library threads would only oversubscribe the
+    cores. Spawned workers read the environment at start-up, so it is set while they start.
+    """
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    for name, value in saved.items():
+        if value is None:
+            os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+
+
 def _run_process(
     tasks: Sequence[_Task], workers: int, ray_address: str | None
 ) -> Iterator[_Outcome]:
     # spawn: workers must not inherit the parent's store lock descriptor (a fork would keep
     # the lock alive in orphaned workers after the parent is killed).
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with _single_threaded_children(), ProcessPoolExecutor(workers, mp_context=context) as pool:
         pending: dict[Future[_Outcome], _Task] = {}
         queue = list(reversed(tasks))
         # Bounded submission keeps the call queue short, so a killed run loses little work.
@@ -420,6 +450,7 @@ def generate(
                     store_root=str(Path(out_dir)),
                     schema=schema,
                     options=options,
+                    code_hash=generator_code_hash(),
                 )
             )
         effective_workers = max(1, min(workers, len(tasks))) if executor != "serial" else 1
