@@ -36,7 +36,8 @@ def render_person(products: SimulationProducts, out: str | Path, fps: float = 15
     frames = np.arange(0, len(times), step)
     radar_xyz = np.asarray(products.config.pose.position_m)
 
-    fig = plt.figure(figsize=(11, 4.8))
+    fig = plt.figure(figsize=(12, 4.8))
+    fig.subplots_adjust(wspace=0.3)
     ax3d = fig.add_subplot(1, 2, 1, projection="3d")
     ax_md = fig.add_subplot(1, 2, 2)
     md = products.maps_db["micro_doppler"]
@@ -58,6 +59,7 @@ def render_person(products: SimulationProducts, out: str | Path, fps: float = 15
 
     lo = np.minimum(joints.reshape(-1, 3).min(0), radar_xyz) - 0.3
     hi = np.maximum(joints.reshape(-1, 3).max(0), radar_xyz) + 0.3
+    lo[0], hi[0] = min(lo[0], -1.5), max(hi[0], 1.5)  # at least a 3 m wide room
     bones = [(j, p) for j, p in enumerate(PARENTS) if p >= 0]
 
     def draw(index: int):
@@ -65,6 +67,7 @@ def render_person(products: SimulationProducts, out: str | Path, fps: float = 15
         ax3d.set_xlim(lo[0], hi[0])
         ax3d.set_ylim(lo[1], hi[1])
         ax3d.set_zlim(0, max(hi[2], 2.0))
+        ax3d.set_box_aspect((hi[0] - lo[0], hi[1] - lo[1], max(hi[2], 2.0)))  # metres to scale
         ax3d.set_xlabel("x [m]")
         ax3d.set_ylabel("y [m]")
         ax3d.set_zlabel("z [m]")
