@@ -19,8 +19,9 @@ from mmexpert.body.materials import (
     SKIN_POWER_REFLECTIVITY_77GHZ,
     fresnel_power_reflectivity,
 )
-from mmexpert.body.segments import JOINT_NAMES, segment_poses
+from mmexpert.body.segments import segment_poses
 from mmexpert.body.visibility import occluded_mask
+from mmexpert.motion.skeleton import JOINT_NAMES
 
 HEIGHT_M = 1.75
 J = {name: index for index, name in enumerate(JOINT_NAMES)}

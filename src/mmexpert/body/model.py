@@ -33,8 +33,6 @@ from mmexpert.body.ellipsoid import (
 )
 from mmexpert.body.materials import SKIN_POWER_REFLECTIVITY_77GHZ
 from mmexpert.body.segments import (
-    BUILD_WIDTH_SCALE,
-    JOINT_NAMES,
     SEGMENT_NAMES,
     SegmentGeometry,
     body_dimensions,
@@ -43,6 +41,7 @@ from mmexpert.body.segments import (
     typical_bone_lengths_m,
 )
 from mmexpert.body.visibility import facing_mask, occluded_mask
+from mmexpert.motion.skeleton import BUILD_WIDTH_SCALE, JOINT_NAMES
 
 # Winter (2009): thigh 0.245 H + shank 0.246 H; used to estimate H from a skeleton.
 _LEG_LENGTH_FRACTION_OF_HEIGHT = 0.491
@@ -228,7 +227,7 @@ class BodyModel:
         ----------
         joints_m
             float [T, 22, 3] joint positions, world frame [m], in the order of
-            :data:`mmexpert.body.segments.JOINT_NAMES` (SMPL / HumanML3D).
+            :data:`mmexpert.motion.skeleton.JOINT_NAMES` (SMPL / HumanML3D).
         radar_position_m
             float [3] radar position, or [T, 3] one per frame, world frame [m].
         times_s

@@ -25,8 +25,7 @@ joint angle (e.g. the forearm folded backwards through the elbow).
 
 Dimensions: Winter's segment-length ratios of the standing height (D. A. Winter,
 *Biomechanics and Motor Control of Human Movement*, 4th ed., Wiley 2009, Fig. 4.1), and
-breadths / depths / limb radii from :func:`mmexpert.motion.skeleton.subject_dimensions`
-when the motion package provides it, else the same ratios copied below.
+breadths / depths / limb radii from :func:`mmexpert.motion.skeleton.subject_dimensions`.
 """
 
 from __future__ import annotations
@@ -36,32 +35,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-# Joint order of the skeleton contract (mmexpert.motion.skeleton.JOINT_NAMES; a test checks
-# that the two agree). Kept here so that body/ works on plain joint arrays alone.
-JOINT_NAMES: tuple[str, ...] = (
-    "pelvis",
-    "left_hip",
-    "right_hip",
-    "spine1",
-    "left_knee",
-    "right_knee",
-    "spine2",
-    "left_ankle",
-    "right_ankle",
-    "spine3",
-    "left_foot",
-    "right_foot",
-    "neck",
-    "left_collar",
-    "right_collar",
-    "head",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-)
+from mmexpert.motion.skeleton import JOINT_NAMES, subject_dimensions
+
 _J = {name: index for index, name in enumerate(JOINT_NAMES)}
 
 ROOT_FRAMES: tuple[str, ...] = ("hips", "shoulders")
@@ -129,30 +104,6 @@ class BodyDimensions:
     foot_width_m: float  # [m]
 
 
-BUILD_WIDTH_SCALE = {"slim": 0.90, "average": 1.0, "heavy": 1.15}
-
-
-def _fallback_dimensions(height_m: float, build: str, sex: str) -> SimpleNamespace:
-    """Winter's ratios (same values as mmexpert.motion.skeleton) when motion/ is absent."""
-    h, width = height_m, BUILD_WIDTH_SCALE[build]
-    hip_sex = 1.06 if sex == "female" else 1.0
-    return SimpleNamespace(
-        hip_width_m=0.191 * h * hip_sex * width,
-        chest_width_m=0.174 * h * width,
-        chest_depth_m=0.120 * h * width,
-        waist_depth_m=0.110 * h * width**1.5,
-        head_radius_m=0.060 * h,
-        head_top_m=0.075 * h,
-        neck_radius_m=0.030 * h * width,
-        upper_arm_radius_m=0.025 * h * width,
-        forearm_radius_m=0.020 * h * width,
-        hand_m=0.108 * h,
-        thigh_radius_m=0.040 * h * width,
-        shank_radius_m=0.028 * h * width,
-        foot_width_m=0.055 * h,
-    )
-
-
 def body_dimensions(height_m: float, build: str = "average", sex: str = "male") -> BodyDimensions:
     """Surface dimensions of a subject.
 
@@ -168,15 +119,10 @@ def body_dimensions(height_m: float, build: str = "average", sex: str = "male") 
     Returns
     -------
     BodyDimensions
-        From :func:`mmexpert.motion.skeleton.subject_dimensions` when importable (one
-        anthropometry for skeleton and body), else from the same ratios kept here.
+        From :func:`mmexpert.motion.skeleton.subject_dimensions` (one anthropometry for
+        skeleton and body).
     """
-    try:
-        from mmexpert.motion.skeleton import subject_dimensions
-    except ImportError:
-        dims = _fallback_dimensions(height_m, build, sex)
-    else:
-        dims = subject_dimensions(SimpleNamespace(height_m=height_m, build=build, sex=sex))
+    dims = subject_dimensions(SimpleNamespace(height_m=height_m, build=build, sex=sex))
     return BodyDimensions(
         height_m=float(height_m),
         hip_width_m=dims.hip_width_m,

@@ -83,7 +83,8 @@ AgeGroup = Literal["child", "adult", "elder"]
 Sex = Literal["female", "male"]
 
 # Width multipliers for the build (lengths do not change with build).
-_BUILD_WIDTH_SCALE: dict[str, float] = {"slim": 0.90, "average": 1.0, "heavy": 1.15}
+BUILD_WIDTH_SCALE: dict[str, float] = {"slim": 0.90, "average": 1.0, "heavy": 1.15}
+"""Breadth, depth and limb-radius factor of each build."""
 
 
 @dataclass(frozen=True)
@@ -160,11 +161,11 @@ def subject_dimensions(subject: object) -> SubjectDimensions:
     sex = str(subject.sex)  # type: ignore[attr-defined]
     if not 0.5 <= height <= 2.5:
         raise SubjectError(f"height_m={height} outside the supported range [0.5, 2.5] m")
-    if build not in _BUILD_WIDTH_SCALE:
-        raise SubjectError(f"build={build!r} is not one of {sorted(_BUILD_WIDTH_SCALE)}")
+    if build not in BUILD_WIDTH_SCALE:
+        raise SubjectError(f"build={build!r} is not one of {sorted(BUILD_WIDTH_SCALE)}")
     if sex not in ("female", "male"):
         raise SubjectError(f"sex={sex!r} is not 'female' or 'male'")
-    width = _BUILD_WIDTH_SCALE[build]
+    width = BUILD_WIDTH_SCALE[build]
     hip_sex, shoulder_sex = (1.06, 0.94) if sex == "female" else (1.0, 1.0)
     h = height
     return SubjectDimensions(
