@@ -8,10 +8,10 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from mmexpert.cli_args import ArgumentError, parse_target
+from mmexpert.cli_common import RadarOption, console, fail, load_radar_or_exit
 from mmexpert.radar.config import RadarConfigError
 
 app = typer.Typer(
@@ -32,27 +32,6 @@ motion_app = typer.Typer(help="Human motion primitives.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(render_app, name="render")
 app.add_typer(motion_app, name="motion")
-
-console = Console()
-err_console = Console(stderr=True)
-
-RadarOption = Annotated[
-    str, typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path.")
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
-def _load_radar(preset_or_cfg: str):
-    from mmexpert.radar.presets import load_radar
-
-    try:
-        return load_radar(preset_or_cfg)
-    except (RadarConfigError, OSError) as exc:
-        raise _fail(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- radar
@@ -96,7 +75,7 @@ def radar_info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (SI units).")] = False,
 ) -> None:
     """Print the derived quantities of a radar (range/velocity/angle resolution ...)."""
-    summary = _load_radar(preset_or_cfg).summary()
+    summary = load_radar_or_exit(preset_or_cfg).summary()
     if as_json:
         print(json.dumps(summary, indent=1))
         return
@@ -132,14 +111,14 @@ def simulate_targets(
     """Simulate point targets and write the ADC cube, point clouds and maps to an .npz."""
     from mmexpert.data.simulation import simulate_point_targets
 
-    radar_cfg = _load_radar(radar)
+    radar_cfg = load_radar_or_exit(radar)
     try:
         specs = [parse_target(t) for t in target]
     except ArgumentError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     for spec in specs:
         if spec.range_m >= radar_cfg.max_range_m:
-            raise _fail(
+            raise fail(
                 f"target at {spec.range_m} m is beyond the maximum range "
                 f"{radar_cfg.max_range_m:.2f} m of radar '{radar_cfg.name}'"
             )
@@ -179,15 +158,15 @@ def simulate_motion(
     from mmexpert.motion import ProgramError, parse_program
 
     if (program is None) == (activity is None):
-        raise _fail("give exactly one of --program FILE.json or --activity NAME")
+        raise fail("give exactly one of --program FILE.json or --activity NAME")
     rooms = {"empty": Room(), "demo": DEMO_ROOM}
     if room not in rooms:
-        raise _fail(f"--room must be one of {sorted(rooms)}, got '{room}'")
-    radar_cfg = _load_radar(radar)
+        raise fail(f"--room must be one of {sorted(rooms)}, got '{room}'")
+    radar_cfg = load_radar_or_exit(radar)
     try:
         parsed = parse_program(program if program else activity_program(activity))
     except ProgramError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     with console.status("simulating"):
         products = simulate_person(
             radar_cfg,
@@ -219,9 +198,9 @@ def render_motion(
     try:
         products = SimulationProducts.load(file)
     except (ProductsFileError, RadarConfigError) as exc:
-        raise _fail(f"cannot read {file}: {exc}") from None
+        raise fail(f"cannot read {file}: {exc}") from None
     if "joints" not in products.extras:
-        raise _fail(f"{file} holds no person (simulate it with `mmexpert simulate motion`)")
+        raise fail(f"{file} holds no person (simulate it with `mmexpert simulate motion`)")
     with console.status("rendering"):
         path = render_person(products, out, fps=fps)
     console.print(f"wrote {path}")
@@ -257,11 +236,11 @@ def process_capture(
     from mmexpert.data.dca1000 import Dca1000Error, read_dca1000
     from mmexpert.data.products import process
 
-    radar_cfg = _load_radar(radar)
+    radar_cfg = load_radar_or_exit(radar)
     try:
         cube = read_dca1000(capture, radar_cfg, num_frames=frames, layout=layout)
     except Dca1000Error as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     with console.status(f"processing {cube.num_frames} frames"):
         products = process(cube, {"kind": "dca1000", "capture": capture.name})
         path = products.save(out)
@@ -281,7 +260,7 @@ def plot(
     try:
         products = SimulationProducts.load(file)
     except (ProductsFileError, RadarConfigError) as exc:
-        raise _fail(f"cannot read {file}: {exc}") from None
+        raise fail(f"cannot read {file}: {exc}") from None
     for path in plot_products(products.arrays(), out):
         console.print(f"wrote {path}")
 
@@ -312,7 +291,7 @@ def demo(
     from mmexpert.eval.animation import render_person
     from mmexpert.eval.plots import plot_products
 
-    radar_cfg = _load_radar(radar)
+    radar_cfg = load_radar_or_exit(radar)
     radar_info(radar)
     out.mkdir(parents=True, exist_ok=True)
 

@@ -1,0 +1,33 @@
+"""What every ``mmexpert`` sub-command shares: consoles, the error exit, radar loading."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mmexpert.radar.config import RadarConfig, RadarConfigError
+
+console = Console()
+err_console = Console(stderr=True)
+
+RadarOption = Annotated[
+    str, typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path.")
+]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned exit (status 2)."""
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def load_radar_or_exit(preset_or_cfg: str) -> RadarConfig:
+    """A preset or TI ``.cfg``; a clear error and exit status 2 when it cannot be used."""
+    from mmexpert.radar.presets import load_radar
+
+    try:
+        return load_radar(preset_or_cfg)
+    except (RadarConfigError, OSError) as exc:
+        raise fail(str(exc)) from None
