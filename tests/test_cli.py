@@ -1,0 +1,186 @@
+"""The command-line contract of issue 2 and 3, run through typer's runner."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mmexpert.cli import app
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_radar_info_json_has_the_derived_quantities():
+    result = run("radar", "info", "iwr1843-udoppler", "--json")
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["num_adc_samples"] == 256
+    assert info["range_resolution_m"] == pytest.approx(0.0436, abs=1e-4)
+    assert info["frame_rate_hz"] == pytest.approx(50.0)
+
+
+def test_simulate_targets_writes_the_contract_arrays(tmp_path):
+    out = tmp_path / "t.npz"
+    result = run(
+        "simulate",
+        "targets",
+        "--radar",
+        "iwr1843-demo",
+        "--target",
+        "r=3.0,v=0.5,az=20",
+        "--frames",
+        "2",
+        "--out",
+        out,
+        "--no-noise",
+        "--seed",
+        "1",
+    )
+    assert result.exit_code == 0, result.output
+    with np.load(out, allow_pickle=False) as data:
+        for key in (
+            "adc",
+            "config",
+            "points",
+            "range_axis",
+            "velocity_axis",
+            "range_doppler",
+            "micro_doppler",
+            "range_time",
+            "azimuth_time",
+        ):
+            assert key in data.files, key
+        assert data["adc"].shape == (2, 16, 3, 4, 256)
+        assert data["adc"].dtype == np.complex64
+        assert json.loads(str(data["config"]))["name"] == "iwr1843-demo"
+        strongest = data["points"][np.argmax(data["points"]["intensity"])]
+        assert strongest["range"] == pytest.approx(3.0, abs=0.05)
+    plots = tmp_path / "plots"
+    assert run("plot", out, "--out", plots).exit_code == 0
+    assert {p.name for p in plots.glob("*.png")} >= {
+        "range_doppler.png",
+        "micro_doppler.png",
+        "point_cloud.png",
+    }
+
+
+def test_shared_physics_check_accepts_our_cube(tmp_path):
+    cfg = SHARED / "tools" / "iwr1843_tdm.cfg"
+    if not cfg.exists():
+        pytest.skip(f"shared tools absent: {cfg}")
+    out = tmp_path / "targets.npz"
+    result = run(
+        "simulate",
+        "targets",
+        "--radar",
+        cfg,
+        "--target",
+        "r=3.0,v=1.0,az=20",
+        "--target",
+        "r=5.5,v=-0.5,az=-10",
+        "--frames",
+        "2",
+        "--out",
+        out,
+        "--no-noise",
+    )
+    assert result.exit_code == 0, result.output
+    check = subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "check_physics.py"), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert check.stdout.startswith("physics ok")
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (("radar", "info", "no-such-radar"), "neither a radar preset nor a cfg file"),
+        (
+            (
+                "simulate",
+                "targets",
+                "--radar",
+                "iwr1843-demo",
+                "--target",
+                "r=3,v=1",
+                "--out",
+                "x.npz",
+            ),
+            "missing az",
+        ),
+        (
+            (
+                "simulate",
+                "targets",
+                "--radar",
+                "iwr1843-demo",
+                "--target",
+                "r=30,v=1,az=0",
+                "--out",
+                "x.npz",
+            ),
+            "beyond the maximum range",
+        ),
+        (
+            (
+                "simulate",
+                "motion",
+                "--radar",
+                "iwr1843-demo",
+                "--activity",
+                "moonwalk",
+                "--out",
+                "x.npz",
+            ),
+            "unknown primitive 'moonwalk'",
+        ),
+        (("plot", "does-not-exist.npz", "--out", "p"), "cannot read"),
+    ],
+)
+def test_bad_input_is_explained_with_exit_status_2(args, phrase):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert phrase in " ".join(result.output.split())
+
+
+def test_simulate_motion_and_render(tmp_path):
+    out = tmp_path / "wave.npz"
+    result = run(
+        "simulate",
+        "motion",
+        "--radar",
+        "iwr1843-udoppler",
+        "--activity",
+        "wave",
+        "--frames",
+        "8",
+        "--out",
+        out,
+    )
+    assert result.exit_code == 0, result.output
+    with np.load(out, allow_pickle=False) as data:
+        assert data["joints"].shape[1:] == (22, 3)
+        assert data["micro_doppler"].shape[1] == 8
+    gif = tmp_path / "wave.gif"
+    assert run("render", "motion", out, "--out", gif, "--fps", "5").exit_code == 0
+    assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
+
+
+def test_bench_synth_json_reports_speed_and_error():
+    result = run("bench", "synth", "--json", "--scatterers", "50", "--frames", "1")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["realtime_factor"] > 0
+    assert report["rel_rms_error"] <= 1e-4
