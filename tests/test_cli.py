@@ -184,3 +184,27 @@ def test_bench_synth_json_reports_speed_and_error():
     report = json.loads(result.output)
     assert report["realtime_factor"] > 0
     assert report["rel_rms_error"] <= 1e-4
+
+
+def test_process_runs_the_chain_on_a_dca1000_capture(tmp_path):
+    from mmexpert.data.dca1000 import write_dca1000
+    from mmexpert.radar import Scene, load_radar, point_target, simulate
+
+    radar = load_radar("iwr1843-demo")
+    scene = Scene().add(point_target(radar, 2.5, -0.4, 0.2))
+    cube = simulate(radar, scene, 3, np.random.default_rng(0))
+    capture = tmp_path / "adc_data.bin"
+    write_dca1000(capture, cube)
+    out = tmp_path / "real.npz"
+    result = run("process", capture, "--radar", "iwr1843-demo", "--out", out)
+    assert result.exit_code == 0, result.output
+    with np.load(out, allow_pickle=False) as data:
+        assert data["points_per_frame"].shape == (3,)
+        first = data["points"][data["points"]["frame"] == 0]  # the target moves 10 cm/frame
+        strongest = first[np.argmax(first["intensity"])]
+        assert strongest["range"] == pytest.approx(2.5, abs=0.05)
+        assert strongest["velocity"] == pytest.approx(-0.4, abs=radar.velocity_resolution_mps)
+    truncated = tmp_path / "short.bin"
+    truncated.write_bytes(capture.read_bytes()[:1000])
+    result = run("process", truncated, "--radar", "iwr1843-demo", "--out", out)
+    assert result.exit_code == 2
