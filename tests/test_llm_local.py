@@ -10,6 +10,7 @@ import importlib.util
 from collections.abc import Iterator
 
 import pytest
+from pydantic import BaseModel, Field
 
 from mmexpert.llm import (
     GenerationParams,
@@ -18,6 +19,7 @@ from mmexpert.llm import (
     OpenAIBackend,
     OpenAIConfig,
     choose,
+    complete_structured,
     make_server,
 )
 from mmexpert.llm.server import LLMHTTPServer
@@ -114,3 +116,14 @@ def test_complete_scoring_counts_the_end_of_turn(local_backend: LocalBackend) ->
     assert short >= longer - 1e-3  # a prefix can never be less likely than its extension
     ended = local_backend.score_choices(question, ["Paris"], complete=True)[0]
     assert ended < short  # adds log P(end of turn | "Paris") < 0
+
+
+def test_structured_output_from_the_small_model(local_backend: LocalBackend) -> None:
+    class Caption(BaseModel):
+        sentence: str = Field(description="one sentence")
+
+    question = [Message.user("Write one sentence describing a person slowly waving a hand.")]
+    caption = complete_structured(
+        local_backend, question, Caption, stage="test.caption", params=SHORT
+    )
+    assert len(caption.sentence.split()) >= 3 and "hand" in caption.sentence.lower()

@@ -17,6 +17,7 @@ from mmexpert.llm import (
     extract_json,
     match_option,
 )
+from mmexpert.llm.structured import schema_hint
 
 
 class Activity(BaseModel):
@@ -77,7 +78,7 @@ def test_complete_structured_retries_with_feedback() -> None:
     assert result == Activity(**EXPECTED)
     assert len(backend.calls) == 3
     # The first request names the expected fields; the retry shows the validation error.
-    assert '"speed_mps": "number"' in backend.calls[0][-1].content
+    assert '"speed_mps": "<number>"' in backend.calls[0][-1].content
     retry = backend.calls[2]
     assert retry[-2].role == "assistant" and retry[-2].content.startswith('{"name"')
     assert "greater than 0" in retry[-1].content
@@ -106,6 +107,34 @@ def test_structured_output_error_shows_the_validation_error() -> None:
     with pytest.raises(StructuredOutputError, match=r"(?s)speed_mps.*Field required"):
         complete_structured(backend, [Message.user("Describe.")], Activity, stage="plan.qa")
     assert len(backend.calls) == 3
+
+
+def test_placeholder_copies_are_rejected_and_retries_sample() -> None:
+    backend = ScriptedBackend(
+        ['{"name": "string", "speed_mps": 1.0}', '{"name": "walk", "speed_mps": 1.0}']
+    )
+    result = complete_structured(backend, [Message.user("Describe.")], Activity, stage="s")
+    assert result.name == "walk"
+    assert "field 'name' holds the placeholder 'string'" in backend.calls[1][-1].content
+
+
+def test_prefill_opens_the_object_for_the_model() -> None:
+    backend = ScriptedBackend([' "walk", "speed_mps": 1.2, "tags": ["slow", "indoor"]}'])
+    result = complete_structured(
+        backend, [Message.user("Describe.")], Activity, stage="s", prefill=True
+    )
+    assert result == Activity(**EXPECTED)
+    assert backend.calls[0][-1] == Message.assistant('{"name":')
+
+
+def test_schema_hint_uses_field_descriptions() -> None:
+    class Plan(BaseModel):
+        activities: list[str] = Field(description="activity names, e.g. walking")
+        count: int
+
+    assert schema_hint(Plan) == (
+        '{"activities": ["<activity names, e.g. walking>"], "count": "<integer>"}'
+    )
 
 
 def test_match_option_fuzzy() -> None:

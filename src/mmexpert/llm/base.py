@@ -177,6 +177,10 @@ class LLMBackend(abc.ABC):
         """Whether :meth:`score_choices` is implemented by this backend."""
         return type(self)._score_choices is not LLMBackend._score_choices
 
+    #: Whether a trailing assistant message is continued (rather than answered). OpenAI's API
+    #: does not promise it, so only backends that control the prompt set it.
+    supports_prefill: bool = False
+
     def generate(
         self, messages: Sequence[Message | dict], params: GenerationParams | dict | None = None
     ) -> Reply:

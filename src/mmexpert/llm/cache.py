@@ -150,6 +150,10 @@ class CachedBackend(LLMBackend):
     def supports_scoring(self) -> bool:
         return self.backend.supports_scoring
 
+    @property
+    def supports_prefill(self) -> bool:  # type: ignore[override]
+        return self.backend.supports_prefill
+
     def _lookup(self, kind: str, payload: dict[str, Any], describe: str) -> tuple[str, Any]:
         key = request_key(kind, self.backend.name, self.model_id, payload)
         if self.mode == "off":

@@ -134,6 +134,7 @@ class LocalBackend(LLMBackend):
     """
 
     name = "local"
+    supports_prefill = True  # a trailing assistant message is continued, not answered
 
     def __init__(self, config: LocalModelConfig | None = None, **overrides: Any) -> None:
         self.config = replace(config or LocalModelConfig(), **overrides)

@@ -36,6 +36,7 @@ from mmexpert.llm.errors import (
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
+RETRY_TEMPERATURE = 0.7  # sampling temperature of retries after a greedy first attempt
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON|js|javascript)?[ \t]*\n?(.*?)(?:```|$)", re.S)
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"})
 _CLOSERS = {"{": "}", "[": "]"}
@@ -183,14 +184,57 @@ def repair_json(span: str) -> str:
     return re.sub(r",(\s*[}\]])", r"\1", text)
 
 
+# Values that are the prompt's type hints copied back, not content.
+_PLACEHOLDERS = frozenset(
+    {"string", "str", "text", "number", "integer", "int", "float", "boolean", "...", "\u2026"}
+    | {"", "<string>", "<text>", "<number>", "<integer>", "value", "null"}
+)
+
+
+def find_placeholders(value: Any, schema: type[BaseModel]) -> str | None:
+    """Name the fields whose string values are copies of the prompt's type hints.
+
+    Small models often answer ``{"name": "string"}`` or ``{"speed": "speed"}``: valid JSON,
+    valid types, no content. Top-level string fields and lists of strings are checked.
+
+    Returns
+    -------
+    str or None
+        An error message for the model, or ``None`` when no placeholder was found.
+    """
+    if not isinstance(value, dict):
+        return None
+    problems = []
+    for field_name in schema.model_fields:
+        item = value.get(field_name)
+        strings = [item] if isinstance(item, str) else item if isinstance(item, list) else []
+        for text in strings:
+            if not isinstance(text, str):
+                continue
+            norm = text.strip().lower()
+            if norm in _PLACEHOLDERS or norm == field_name.lower():
+                problems.append(f"field {field_name!r} holds the placeholder {text!r}")
+                break
+    if not problems:
+        return None
+    return "; ".join(problems) + ": write real values, not the type names or field names"
+
+
 def schema_hint(schema: type[BaseModel]) -> str:
-    """A compact ``{"field": "type", ...}`` description of a pydantic schema for a prompt."""
+    """A compact ``{"field": "<description or type>", ...}`` rendering of a schema for a prompt.
+
+    Give fields a ``description`` (``Field(description="activity name, e.g. walk")``): a
+    small model fills in descriptions far better than it reads JSON Schema.
+    """
     json_schema = schema.model_json_schema()
     properties = json_schema.get("properties", {})
     fields = {}
     for field_name, spec in properties.items():
         fields[field_name] = _type_name(spec, json_schema.get("$defs", {}))
     return json.dumps(fields, ensure_ascii=False)
+
+
+_JSON_TYPE_WORDS = {"string": "text", "boolean": "true or false"}
 
 
 def _type_name(spec: dict, defs: dict) -> Any:
@@ -208,8 +252,14 @@ def _type_name(spec: dict, defs: dict) -> Any:
         return " or ".join(str(_type_name(s, defs)) for s in spec["anyOf"])
     kind = spec.get("type", "any")
     if kind == "array":
-        return [_type_name(spec.get("items", {}), defs)]
-    return kind
+        items = dict(spec.get("items", {}))
+        if "description" in spec and "$ref" not in items:
+            items.setdefault("description", spec["description"])
+        return [_type_name(items, defs)]
+    # A field's description is the most useful hint; without one, an angle-bracketed type
+    # (copied verbatim it fails find_placeholders, not silently passes as content).
+    described = spec.get("description")
+    return f"<{described}>" if described else f"<{_JSON_TYPE_WORDS.get(kind, kind)}>"
 
 
 def complete_structured(
@@ -220,6 +270,7 @@ def complete_structured(
     stage: str = "unnamed",
     params: GenerationParams | None = None,
     include_schema: bool = True,
+    prefill: bool | None = None,
 ) -> SchemaT:
     """Ask for a JSON reply and return it validated against ``schema``.
 
@@ -240,6 +291,10 @@ def complete_structured(
         Decoding settings (default greedy).
     include_schema : bool
         Append a one-line description of the expected fields to the last user turn.
+    prefill : bool, optional
+        Start the assistant's reply with ``{"<first field>":`` and let the model continue
+        (default: where the backend can continue a reply, i.e. ``backend.supports_prefill``).
+        On SmolLM2-135M this turns chatter into JSON most of the time.
 
     Returns
     -------
@@ -261,16 +316,35 @@ def complete_structured(
             conversation[-1] = Message.user(f"{last.content}\n\n{instruction}")
         else:
             conversation.append(Message.user(instruction))
+    if prefill is None:
+        prefill = backend.supports_prefill
+    opening = '{"' + next(iter(schema.model_fields)) + '":' if schema.model_fields else "{"
     raw = ""
     error = ""
     for attempt in range(1, max_attempts + 1):
-        raw = backend.chat(conversation, params)
+        if prefill:
+            # The reply is forced to open the object: small models then stay in JSON.
+            raw = opening + backend.chat([*conversation, Message.assistant(opening)], params)
+        else:
+            raw = backend.chat(conversation, params)
         try:
             value = extract_json(raw)
-            return schema.model_validate(value)
+            placeholder_error = find_placeholders(value, schema)
+            if placeholder_error is None:
+                return schema.model_validate(value)
+            error = placeholder_error
         except (JSONExtractionError, ValidationError) as exc:
             error = str(exc)
         if attempt < max_attempts:
+            # Greedy decoding would repeat the same reply: retries sample (seeded, so reruns
+            # are reproducible) unless the caller already samples.
+            base = params or GenerationParams()
+            params = base.model_copy(
+                update={
+                    "temperature": max(base.temperature, RETRY_TEMPERATURE),
+                    "seed": base.seed + attempt,
+                }
+            )
             conversation = [
                 *conversation,
                 Message.assistant(raw),
