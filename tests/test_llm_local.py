@@ -80,6 +80,8 @@ def test_scoring_prefers_the_right_continuation(local_backend: LocalBackend) -> 
     paris, banana = local_backend.score_choices(FRANCE, [" Paris", " banana"])
     assert paris > banana + 5.0  # nats: Paris is e^5 ~ 150 times likelier at least
     assert paris < 0.0 and banana < 0.0
+    # A trailing assistant turn is continued, with its leading space kept.
+    assert local_backend.chat(FRANCE, GenerationParams(max_tokens=4)).startswith(" Paris")
 
 
 def test_choose_decides_by_likelihood(local_backend: LocalBackend) -> None:

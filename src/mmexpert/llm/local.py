@@ -185,7 +185,7 @@ class LocalBackend(LLMBackend):
 
         loaded = self.loaded
         tokenizer = loaded.tokenizer
-        ids, _ = self._prompt_ids(messages)
+        ids, prefix = self._prompt_ids(messages)
         input_ids = torch.tensor([ids], dtype=torch.long)  # (1, prompt_tokens)
         kwargs: dict[str, Any] = {
             "max_new_tokens": params.max_tokens,
@@ -212,7 +212,8 @@ class LocalBackend(LLMBackend):
         text, was_cut = cut_at_stop(text, params.stop)
         finish = "stop" if (hit_eos or was_cut or len(new_ids) < params.max_tokens) else "length"
         return Reply(
-            text=text.strip() if not was_cut else text,
+            # A continued assistant prefix keeps its leading space (" Paris").
+            text=text.rstrip() if prefix else text.strip(),
             prompt_tokens=len(ids),
             completion_tokens=len(new_ids),
             finish_reason=finish,

@@ -159,7 +159,11 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _completions(self, body: dict[str, Any]) -> dict[str, Any]:
-        scorer = getattr(self.server.backend, "token_logprobs", None)
+        backend = self.server.backend
+        # A CachedBackend does not cache raw-text scoring: ask the backend it wraps.
+        scorer = getattr(backend, "token_logprobs", None) or getattr(
+            getattr(backend, "backend", None), "token_logprobs", None
+        )
         prompt = body.get("prompt")
         if not (
             body.get("echo") and body.get("max_tokens") == 0 and body.get("logprobs") is not None
