@@ -21,6 +21,7 @@ stored exactly once (the store's recovery adopts finished but unrecorded files).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -28,6 +29,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -70,6 +72,9 @@ class GenerationReport:
         store's recovery when this run opened it.
     failed
         ``(spec index, sample id, error message)`` for specs that failed; the rest still ran.
+    retried
+        Sample ids re-run (one at a time) because a worker process died while they were
+        pending; a sample that kills its worker alone is reported in ``failed``.
     wall_s
         Run time including executor start-up [s].
     startup_s
@@ -85,6 +90,7 @@ class GenerationReport:
     skipped: list[str] = field(default_factory=list)
     adopted: list[str] = field(default_factory=list)
     failed: list[tuple[int, str, str]] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     startup_s: float = 0.0
     sample_s: list[float] = field(default_factory=list)
@@ -108,6 +114,7 @@ class GenerationReport:
             "generated": len(self.generated),
             "skipped": len(self.skipped),
             "adopted": len(self.adopted),
+            "retried": len(self.retried),
             "failed": [
                 {"index": index, "sample_id": sample_id, "error": message}
                 for index, sample_id, message in self.failed
@@ -126,7 +133,8 @@ class GenerationReport:
         """Human-readable lines for ``mmexpert generate``."""
         lines = [
             f"generated {len(self.generated)}, skipped {len(self.skipped)} (already present), "
-            f"adopted {len(self.adopted)}, failed {len(self.failed)} of {self.requested} specs",
+            f"adopted {len(self.adopted)}, retried {len(self.retried)}, failed {len(self.failed)} "
+            f"of {self.requested} specs",
             f"{self.executor} executor, {self.workers} worker(s): {self.wall_s:.1f} s "
             f"(start-up {self.startup_s:.1f} s), {self.samples_per_s:.3f} samples/s",
         ]
@@ -219,6 +227,7 @@ class _Outcome:
     record: SampleRecord | None
     error: str | None
     worker_s: float
+    retried: bool = False  # re-run after a worker process died
 
 
 def _run_task(task: _Task) -> _Outcome:
@@ -295,29 +304,79 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ.pop(name, None)
 
 
+class _Pool:
+    """A spawn-context process pool that can be rebuilt after a worker process died."""
+
+    def __init__(self, workers: int) -> None:
+        # spawn: workers must not inherit the parent's store lock descriptor (a fork would
+        # keep the lock alive in orphaned workers after the parent is killed).
+        self.workers = workers
+        self.context = multiprocessing.get_context("spawn")
+        self.executor = ProcessPoolExecutor(workers, mp_context=self.context)
+
+    def rebuild(self) -> None:
+        self.close()
+        self.executor = ProcessPoolExecutor(self.workers, mp_context=self.context)
+
+    def close(self) -> None:
+        # On Ctrl-C or an error, drop queued tasks instead of finishing them first.
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
 def _run_process(
     tasks: Sequence[_Task], workers: int, ray_address: str | None
 ) -> Iterator[_Outcome]:
-    # spawn: workers must not inherit the parent's store lock descriptor (a fork would keep
-    # the lock alive in orphaned workers after the parent is killed).
-    context = multiprocessing.get_context("spawn")
-    with _single_threaded_children(), ProcessPoolExecutor(workers, mp_context=context) as pool:
-        pending: dict[Future[_Outcome], _Task] = {}
-        queue = list(reversed(tasks))
-        # Bounded submission keeps the call queue short, so a killed run loses little work.
-        while queue or pending:
-            while queue and len(pending) < 2 * workers:
-                task = queue.pop()
-                pending[pool.submit(_run_task, task)] = task
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                task = pending.pop(future)
-                try:
-                    yield future.result()
-                except Exception as error:  # a worker process died (e.g. out of memory)
-                    yield _Outcome(
-                        task.index, task.sample_id, None, f"worker crashed: {error!r}", 0.0
-                    )
+    """Run tasks on a local process pool; if a worker process dies, find the culprit.
+
+    A dead worker (killed, out of memory, a crash in native code) breaks the whole pool and
+    fails every pending task. The pool is rebuilt and those tasks are retried one at a time:
+    a task that kills its worker again on its own is reported failed; the others run.
+    """
+    with _single_threaded_children():
+        pool = _Pool(workers)
+        try:
+            pending: dict[Future[_Outcome], _Task] = {}
+            queue = list(reversed(tasks))
+            suspects: list[_Task] = []
+            while queue or pending or suspects:
+                if suspects:
+                    task = suspects.pop()
+                    try:
+                        outcome = pool.executor.submit(_run_task, task).result()
+                        yield dataclasses.replace(outcome, retried=True)
+                    except BrokenProcessPool as error:
+                        yield _Outcome(
+                            task.index,
+                            task.sample_id,
+                            None,
+                            f"its worker process died twice, the second time alone: {error}",
+                            0.0,
+                            retried=True,
+                        )
+                        pool.rebuild()
+                    continue
+                # Bounded submission keeps the call queue short: a killed run loses little.
+                while queue and len(pending) < 2 * workers:
+                    task = queue.pop()
+                    pending[pool.executor.submit(_run_task, task)] = task
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        suspects.append(task)
+                    except Exception as error:  # e.g. a result that does not unpickle
+                        yield _Outcome(
+                            task.index, task.sample_id, None, f"worker failed: {error!r}", 0.0
+                        )
+                if suspects:  # the pool is gone: every pending task fails with it
+                    suspects.extend(pending.values())
+                    suspects.sort(key=lambda item: -item.index)
+                    pending.clear()
+                    pool.rebuild()
+        finally:
+            pool.close()
 
 
 def _run_ray(tasks: Sequence[_Task], workers: int, ray_address: str | None) -> Iterator[_Outcome]:
@@ -464,6 +523,8 @@ def generate(
                 if first:
                     report.startup_s = max(0.0, time.perf_counter() - started - outcome.worker_s)
                     first = False
+                if outcome.retried:
+                    report.retried.append(outcome.sample_id)
                 if outcome.record is not None:
                     store.record(outcome.record)
                     report.generated.append(outcome.sample_id)
