@@ -11,8 +11,10 @@ Modules
     :class:`Message` (role, content), :class:`GenerationParams` (temperature 0 = greedy,
     max_tokens, seed, stop, top_p), :class:`Reply`, and the base class :class:`LLMBackend`:
     ``chat(messages, params) -> str``, ``generate(...) -> Reply`` and
-    ``score_choices(messages, choices) -> list[float]`` (summed token log-probabilities
-    [nats]; :class:`NotSupportedError` where the backend cannot).
+    ``score_choices(messages, choices, complete=False) -> list[float]`` (summed token
+    log-probabilities [nats], ``complete`` adds the end-of-turn token;
+    :class:`NotSupportedError` where the backend cannot); ``supports_scoring`` and
+    ``supports_prefill`` (a trailing assistant turn is continued).
 ``registry``
     :data:`BACKENDS` = {"local": :class:`LocalBackend`, "openai": :class:`OpenAIBackend`,
     "scripted": :class:`ScriptedBackend`, "echo": :class:`EchoBackend`};
@@ -34,9 +36,11 @@ Modules
     "replay" (cache only; :class:`CacheMiss` names the request) and "off".
 ``structured``
     :func:`extract_json` / :func:`repair_json` (fences, chatter, trailing commas, single
-    quotes, truncation), :func:`complete_structured` (validate, retry with the error fed
-    back, :class:`StructuredOutputError` naming the stage), :func:`choose` and
-    :func:`match_option`.
+    quotes, truncation), :func:`schema_hint` (fields with their descriptions),
+    :func:`find_placeholders` (type names copied back as values), :func:`complete_structured`
+    (optionally prefilled ``{"field":`` opening, validate, retry with the error fed back and
+    seeded sampling, :class:`StructuredOutputError` naming the stage), :func:`choose`
+    (whole-reply log-likelihood, else ask and :func:`match_option`).
 ``scripted``
     :class:`ScriptedBackend` and :class:`EchoBackend`: deterministic in-process backends for
     dry runs and tests.
@@ -66,8 +70,10 @@ from mmexpert.llm.structured import (
     choose,
     complete_structured,
     extract_json,
+    find_placeholders,
     match_option,
     repair_json,
+    schema_hint,
 )
 
 __all__ = [
@@ -100,11 +106,13 @@ __all__ = [
     "choose",
     "complete_structured",
     "extract_json",
+    "find_placeholders",
     "list_backends",
     "make_backend",
     "make_server",
     "match_option",
     "repair_json",
+    "schema_hint",
     "serve",
     "smollm2_gguf_path",
 ]
