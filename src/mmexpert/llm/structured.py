@@ -187,7 +187,7 @@ def repair_json(span: str) -> str:
 # Values that are the prompt's type hints copied back, not content.
 _PLACEHOLDERS = frozenset(
     {"string", "str", "text", "number", "integer", "int", "float", "boolean", "...", "\u2026"}
-    | {"", "<string>", "<text>", "<number>", "<integer>", "value", "null"}
+    | {"<string>", "<text>", "<number>", "<integer>", "value", "null"}
 )
 
 
