@@ -29,6 +29,8 @@ app.add_typer(radar_app, name="radar")
 app.add_typer(simulate_app, name="simulate")
 render_app = typer.Typer(help="Animations.", no_args_is_help=True)
 motion_app = typer.Typer(help="Human motion primitives.", no_args_is_help=True)
+llm_app = typer.Typer(help="Language models: serve the embedded one.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
 app.add_typer(bench_app, name="bench")
 app.add_typer(render_app, name="render")
 app.add_typer(motion_app, name="motion")
@@ -263,6 +265,28 @@ def plot(
         raise fail(f"cannot read {file}: {exc}") from None
     for path in plot_products(products.arrays(), out):
         console.print(f"wrote {path}")
+
+
+# ----------------------------------------------------------------------------- llm
+@llm_app.command("serve")
+def llm_serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    backend: Annotated[
+        str, typer.Option(help="Backend to expose (default: the embedded SmolLM2).")
+    ] = "local",
+) -> None:
+    """Serve an LLM backend as an OpenAI-compatible HTTP API (/v1/chat/completions)."""
+    from mmexpert.llm import LLMError, list_backends, make_backend, serve
+
+    if backend not in list_backends():
+        raise fail(f"unknown backend '{backend}'; choose one of {list_backends()}")
+    try:
+        llm = make_backend(backend)
+    except LLMError as exc:
+        raise fail(str(exc)) from None
+    console.print(f"serving '{backend}' on http://{host}:{port}/v1 (Ctrl-C stops)")
+    serve(llm, host=host, port=port)
 
 
 # ---------------------------------------------------------------------------- demo
