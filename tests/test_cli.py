@@ -208,3 +208,39 @@ def test_process_runs_the_chain_on_a_dca1000_capture(tmp_path):
     truncated.write_bytes(capture.read_bytes()[:1000])
     result = run("process", truncated, "--radar", "iwr1843-demo", "--out", out)
     assert result.exit_code == 2
+
+
+def test_llm_serve_speaks_the_openai_protocol(tmp_path):
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    exe = shutil.which("mmexpert") or pytest.skip("mmexpert console script not installed")
+    server = subprocess.Popen(
+        [exe, "llm", "serve", "--backend", "echo", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        body = json.dumps({"model": "echo", "messages": [{"role": "user", "content": "hi"}]})
+        for _ in range(100):
+            try:
+                request = urllib.request.Request(
+                    url, body.encode(), {"Content-Type": "application/json"}
+                )
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    reply = json.loads(response.read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not answer within 10 s")
+        assert reply["choices"][0]["message"]["role"] == "assistant"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
