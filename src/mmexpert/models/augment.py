@@ -1,0 +1,295 @@
+"""Augmentations aimed at the sim-to-real gap, as a registry of small callables.
+
+Each augmentation is a frozen dataclass called as ``aug(raw, rng) -> raw`` on a *raw* sample
+(full-length dB maps ``[bins, frames]`` and the point table ``[N, 8]``), before the window crop
+and the per-sample normalisation. Each fires with its ``probability``; a fired augmentation
+returns new arrays and never modifies its input.
+
+========================  ==================================================================
+``time_warp``             resample the time axis by a factor (people move faster or slower)
+``doppler_scale``         stretch the velocity axis of the micro-Doppler map about 0 m/s
+``amplitude``             per-frame gain drift and dB contrast change (the per-sample
+                          normalisation removes a constant gain, so a constant offset is moot)
+``noise``                 Gaussian noise in dB plus a raised noise floor
+``point_dropout``         drop points at random (real detectors miss weak scatterers)
+``point_jitter``          Gaussian jitter on positions [m] and radial velocity [m/s]
+``radar_pose``            random radar yaw [rad] and height [m]: rotate/shift the points
+========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mmexpert.models.inputs import MAP_VIEWS, RawSample
+
+# Columns of the stored point table.
+X, Y, Z, VELOCITY, SNR, RANGE, BEARING = range(7)
+
+
+class AugmentationError(ValueError):
+    """An unknown augmentation or a bad augmentation parameter."""
+
+
+def _resample_time(array: np.ndarray, frames_out: int) -> np.ndarray:
+    """Linear interpolation of the last axis to ``frames_out`` columns."""
+    frames_in = array.shape[-1]
+    if frames_in == frames_out:
+        return array.copy()
+    positions = np.linspace(0.0, frames_in - 1.0, frames_out)
+    lower = np.floor(positions).astype(int)
+    upper = np.minimum(lower + 1, frames_in - 1)
+    weight = (positions - lower).astype(np.float32)
+    return (array[..., lower] * (1 - weight) + array[..., upper] * weight).astype(array.dtype)
+
+
+@dataclass(frozen=True)
+class TimeWarp:
+    """Resample the time axis by a factor drawn in ``[min_factor, max_factor]`` (> 1 means a
+    faster motion: fewer frames); points keep their per-frame grouping (frames are dropped or
+    repeated)."""
+
+    probability: float = 0.5  # chance to fire
+    min_factor: float = 0.8  # slowest speed-up factor
+    max_factor: float = 1.25  # fastest speed-up factor
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if rng.random() >= self.probability:
+            return raw
+        factor = float(rng.uniform(self.min_factor, self.max_factor))
+        out = dict(raw)
+        frames_in = None
+        for view in MAP_VIEWS:
+            if view in raw:
+                frames_in = raw[view].shape[-1]
+                frames_out = max(2, round(frames_in / factor))
+                out[view] = _resample_time(raw[view], frames_out)
+        if "points_per_frame" in raw:
+            counts = np.asarray(raw["points_per_frame"], dtype=np.int64)
+            frames_in = frames_in or len(counts)
+            frames_out = max(2, round(frames_in / factor))
+            source = np.round(np.linspace(0, len(counts) - 1, frames_out))
+            offsets = np.concatenate([[0], np.cumsum(counts)])
+            pieces = [raw["points"][offsets[f] : offsets[f + 1]] for f in source.astype(int)]
+            out["points"] = (
+                np.concatenate(pieces).astype(np.float32) if pieces else raw["points"][:0].copy()
+            )
+            out["points_per_frame"] = np.array([len(p) for p in pieces], dtype=np.int32)
+        return out
+
+
+@dataclass(frozen=True)
+class DopplerScale:
+    """Stretch the micro-Doppler velocity axis about its centre (0 m/s) by a factor in
+    ``[min_factor, max_factor]``: limbs that move faster or slower than the simulated body.
+    Bins pulled in from outside the map get the map's noise floor (its 5th percentile);
+    point radial velocities are scaled by the same factor."""
+
+    probability: float = 0.5  # chance to fire
+    min_factor: float = 0.8  # velocity-axis compression
+    max_factor: float = 1.25  # velocity-axis stretch
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if rng.random() >= self.probability:
+            return raw
+        factor = float(rng.uniform(self.min_factor, self.max_factor))
+        out = dict(raw)
+        if "micro_doppler" in raw:
+            spectrum = raw["micro_doppler"]
+            bins = spectrum.shape[0]
+            centre = bins // 2  # fftshifted: bin bins//2 is 0 m/s
+            source = centre + (np.arange(bins) - centre) / factor
+            floor_db = np.percentile(spectrum, 5)
+            stretched = np.empty_like(spectrum)
+            for column in range(spectrum.shape[1]):
+                stretched[:, column] = np.interp(
+                    source, np.arange(bins), spectrum[:, column], left=floor_db, right=floor_db
+                )
+            out["micro_doppler"] = stretched
+        if "points" in raw:
+            points = raw["points"].copy()
+            points[:, VELOCITY] *= factor
+            out["points"] = points
+        return out
+
+
+@dataclass(frozen=True)
+class Amplitude:
+    """Slow per-frame gain drift (a smoothed random walk, ``drift_db`` RMS) and a dB contrast
+    factor in ``[1 - contrast, 1 + contrast]`` about the map median, on every map view."""
+
+    probability: float = 0.5  # chance to fire
+    drift_db: float = 2.0  # RMS gain drift over time [dB]
+    contrast: float = 0.2  # relative change of the dB spread
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if rng.random() >= self.probability:
+            return raw
+        out = dict(raw)
+        scale = float(rng.uniform(1 - self.contrast, 1 + self.contrast))
+        for view in MAP_VIEWS:
+            if view not in raw:
+                continue
+            frames = raw[view].shape[-1]
+            walk = np.cumsum(rng.normal(size=frames))
+            walk = walk - walk.mean()
+            walk *= self.drift_db / max(float(walk.std()), 1e-6)
+            median = float(np.median(raw[view]))
+            warped = median + (raw[view] - median) * scale + walk[None, :]
+            out[view] = warped.astype(np.float32)
+        return out
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Gaussian noise of ``sigma_db`` on every map bin [dB], and a noise floor raised by up to
+    ``floor_raise_db`` above the map's 5th percentile (a noisier real receiver)."""
+
+    probability: float = 0.5  # chance to fire
+    sigma_db: float = 1.5  # noise standard deviation [dB]
+    floor_raise_db: float = 6.0  # largest floor raise [dB]
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if rng.random() >= self.probability:
+            return raw
+        out = dict(raw)
+        raise_db = float(rng.uniform(0.0, self.floor_raise_db))
+        for view in MAP_VIEWS:
+            if view not in raw:
+                continue
+            floor_db = float(np.percentile(raw[view], 5)) + raise_db
+            noisy = raw[view] + rng.normal(0.0, self.sigma_db, raw[view].shape)
+            out[view] = np.maximum(noisy, floor_db).astype(np.float32)
+        return out
+
+
+def _filter_points(raw: RawSample, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.asarray(raw["points_per_frame"], dtype=np.int64)
+    frame_of_point = np.repeat(np.arange(len(counts)), counts)
+    new_counts = np.bincount(frame_of_point[keep], minlength=len(counts)).astype(np.int32)
+    return raw["points"][keep].copy(), new_counts
+
+
+@dataclass(frozen=True)
+class PointDropout:
+    """Drop each point with probability ``rate``."""
+
+    probability: float = 0.5  # chance to fire
+    rate: float = 0.2  # fraction of points dropped
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if "points" not in raw or rng.random() >= self.probability:
+            return raw
+        keep = rng.random(len(raw["points"])) >= self.rate
+        points, counts = _filter_points(raw, keep)
+        return {**raw, "points": points, "points_per_frame": counts}
+
+
+@dataclass(frozen=True)
+class PointJitter:
+    """Gaussian jitter: ``position_m`` on x, y, z [m], ``velocity_mps`` on radial velocity."""
+
+    probability: float = 0.5  # chance to fire
+    position_m: float = 0.03  # position jitter (about a range bin) [m]
+    velocity_mps: float = 0.05  # velocity jitter [m/s]
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if "points" not in raw or rng.random() >= self.probability:
+            return raw
+        points = raw["points"].copy()
+        points[:, X : Z + 1] += rng.normal(0.0, self.position_m, (len(points), 3))
+        points[:, VELOCITY] += rng.normal(0.0, self.velocity_mps, len(points))
+        _refresh_polar(points)
+        return {**raw, "points": points}
+
+
+@dataclass(frozen=True)
+class RadarPose:
+    """A random radar pose: yaw in ``[-max_yaw_rad, max_yaw_rad]`` about the vertical axis and
+    a height change in ``[-max_height_m, max_height_m]``, applied to the points (the map views
+    are left alone: their geometry changes are not a rigid transform)."""
+
+    probability: float = 0.5  # chance to fire
+    max_yaw_rad: float = math.radians(20.0)  # largest yaw [rad]
+    max_height_m: float = 0.3  # largest height change [m]
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if "points" not in raw or rng.random() >= self.probability:
+            return raw
+        yaw = float(rng.uniform(-self.max_yaw_rad, self.max_yaw_rad))
+        height = float(rng.uniform(-self.max_height_m, self.max_height_m))
+        points = raw["points"].copy()
+        cos, sin = math.cos(yaw), math.sin(yaw)
+        x, y = points[:, X].copy(), points[:, Y].copy()
+        points[:, X] = cos * x - sin * y
+        points[:, Y] = sin * x + cos * y
+        points[:, Z] -= height  # a radar raised by h sees everything h lower
+        _refresh_polar(points)
+        return {**raw, "points": points}
+
+
+def _refresh_polar(points: np.ndarray) -> None:
+    """Recompute range [m] and bearing [rad] from x, y, z in place."""
+    points[:, RANGE] = np.linalg.norm(points[:, X : Z + 1], axis=1)
+    points[:, BEARING] = np.arctan2(points[:, X], points[:, Y])
+
+
+AUGMENTATIONS: dict[str, type] = {
+    "time_warp": TimeWarp,
+    "doppler_scale": DopplerScale,
+    "amplitude": Amplitude,
+    "noise": Noise,
+    "point_dropout": PointDropout,
+    "point_jitter": PointJitter,
+    "radar_pose": RadarPose,
+}
+"""Registry of augmentations by name."""
+
+DEFAULT_SIM2REAL = ("time_warp", "doppler_scale", "amplitude", "noise")
+"""The map augmentations used by default for the synthetic-only classifier (the point
+augmentations are added when the point view is used)."""
+
+
+def list_augmentations() -> list[str]:
+    """Names of the registered augmentations."""
+    return sorted(AUGMENTATIONS)
+
+
+def build_augmentations(
+    specs: Sequence[str | Mapping[str, Any]],
+) -> list[Any]:
+    """Build augmentations from names or ``{"name": ..., **parameters}`` dicts.
+
+    Raises
+    ------
+    AugmentationError
+        For an unknown name or parameter, or a probability outside [0, 1].
+    """
+    built = []
+    for spec in specs:
+        if isinstance(spec, str):
+            name, parameters = spec, {}
+        else:
+            parameters = dict(spec)
+            name = str(parameters.pop("name", ""))
+        if name not in AUGMENTATIONS:
+            raise AugmentationError(f"unknown augmentation {name!r}; known: {list_augmentations()}")
+        cls = AUGMENTATIONS[name]
+        known = {field.name for field in dataclasses.fields(cls)}
+        unknown = sorted(set(parameters) - known)
+        if unknown:
+            raise AugmentationError(f"augmentation {name!r} has no parameters {unknown}")
+        augmentation = cls(**parameters)
+        if not 0.0 <= augmentation.probability <= 1.0:
+            raise AugmentationError(
+                f"augmentation {name!r}: probability must be in [0, 1], got "
+                f"{augmentation.probability}"
+            )
+        built.append(augmentation)
+    return built

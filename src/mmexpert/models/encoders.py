@@ -1,0 +1,291 @@
+"""Radar encoders: map windows and point-cloud sequences to token sequences and one embedding.
+
+========  ===========================================================================
+``vit``   small ViT over the map views with adaptive patching: every view is cut into
+          ``freq_patches`` patches along its bin axis (patch height = bins / freq_patches,
+          so a 256-bin range map and a 128-bin Doppler map give the same token grid) and
+          ``time_patch``-frame patches in time; one token stream per view plus a view
+          embedding; time patches holding no real frame are masked out of attention.
+``cnn``   baseline: a per-view 2-D CNN pooled over bins, one token per 8 frames.
+``points`` point-cloud sequence: a PointNet-style set encoder per frame (shared MLP, masked
+          max-pool) and a temporal transformer under the frame mask.
+========  ===========================================================================
+
+:class:`RadarEncoder` combines a map encoder (for the chosen map views) and the point encoder
+(when ``"points"`` is chosen). It exposes ``encode_tokens(batch) -> (tokens, mask)`` (what
+the radar LLM projects into its embedding space) and ``forward(batch) -> embedding``.
+
+Batch keys (see :class:`~mmexpert.models.inputs.RadarModelDataset`): map views float32
+``[b, bins, window]`` in [0, 1], ``mask`` bool ``[b, window]``, ``points`` float32
+``[b, window, max_points, 8]``, ``point_mask`` bool ``[b, window, max_points]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+from mmexpert.models.inputs import MAP_VIEWS, POINTS_VIEW, ModelInputError, check_views
+
+DEFAULT_VIEW_BINS = {"micro_doppler": 128, "range_time": 256, "azimuth_time": 128}
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Configuration of a :class:`RadarEncoder`."""
+
+    kind: str = "vit"  # map encoder: "vit" or "cnn" (ignored when only "points" is chosen)
+    views: tuple[str, ...] = ("micro_doppler",)  # inputs, among MAP_VIEWS and "points"
+    width: int = 128  # token width
+    depth: int = 2  # transformer layers (ViT and the point encoder's temporal transformer)
+    heads: int = 4  # attention heads
+    freq_patches: int = 8  # ViT: patches along each view's bin axis
+    time_patch: int = 4  # ViT: frames per patch
+    max_frames: int = 512  # longest window supported [frames] (positional table size)
+    dropout: float = 0.0  # dropout inside the transformers
+    cnn_channels: int = 32  # CNN baseline: channels of the first block (doubled per block)
+    point_hidden: int = 64  # point encoder: hidden width of the per-point MLP
+    view_bins: tuple[tuple[str, int], ...] = tuple(DEFAULT_VIEW_BINS.items())  # bins per view
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "views", check_views(self.views))
+        object.__setattr__(self, "view_bins", tuple((str(k), int(v)) for k, v in self.view_bins))
+        if self.kind not in MAP_ENCODERS:
+            raise ModelInputError(
+                f"unknown encoder kind {self.kind!r}; known: {list(MAP_ENCODERS)}"
+            )
+        if self.width % self.heads:
+            raise ModelInputError(f"width {self.width} is not a multiple of heads {self.heads}")
+        bins = dict(self.view_bins)
+        for view in self.map_views:
+            if view not in bins:
+                raise ModelInputError(f"view_bins lacks view {view!r}")
+            if self.kind == "vit" and bins[view] % self.freq_patches:
+                raise ModelInputError(
+                    f"{view} has {bins[view]} bins, not a multiple of freq_patches "
+                    f"{self.freq_patches}"
+                )
+
+    @property
+    def map_views(self) -> tuple[str, ...]:
+        """The chosen map views."""
+        return tuple(view for view in self.views if view in MAP_VIEWS)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        data = dataclasses.asdict(self)
+        data["views"] = list(self.views)
+        data["view_bins"] = dict(self.view_bins)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncoderConfig:
+        """Inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["views"] = tuple(data.get("views", ("micro_doppler",)))
+        data["view_bins"] = tuple(dict(data.get("view_bins", DEFAULT_VIEW_BINS)).items())
+        return cls(**data)
+
+
+def masked_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``tokens`` [b, n, d] over positions where ``mask`` [b, n] is True -> [b, d]."""
+    weights = mask.to(tokens.dtype).unsqueeze(-1)  # (b, n, 1)
+    return (tokens * weights).sum(1) / weights.sum(1).clamp_min(1.0)
+
+
+def _transformer(config: EncoderConfig) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(
+        config.width,
+        config.heads,
+        4 * config.width,
+        config.dropout,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+    )
+    return nn.TransformerEncoder(layer, config.depth, enable_nested_tensor=False)
+
+
+class MapViT(nn.Module):
+    """ViT over the map views with adaptive patching (see the module docstring)."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        bins = dict(config.view_bins)
+        self.patchers = nn.ModuleDict(
+            {
+                view: nn.Conv2d(
+                    1,
+                    config.width,
+                    kernel_size=(bins[view] // config.freq_patches, config.time_patch),
+                    stride=(bins[view] // config.freq_patches, config.time_patch),
+                )
+                for view in config.map_views
+            }
+        )
+        max_time_patches = math.ceil(config.max_frames / config.time_patch)
+        self.view_embedding = nn.Parameter(torch.zeros(len(config.map_views), config.width))
+        self.freq_embedding = nn.Parameter(torch.zeros(config.freq_patches, config.width))
+        self.time_embedding = nn.Parameter(torch.zeros(max_time_patches, config.width))
+        for parameter in (self.view_embedding, self.freq_embedding, self.time_embedding):
+            nn.init.normal_(parameter, std=0.02)
+        self.transformer = _transformer(config)
+        self.norm = nn.LayerNorm(config.width)
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens [b, views * freq_patches * time_patches, width] and their mask."""
+        frame_mask = batch["mask"]  # (b, w)
+        window = frame_mask.shape[1]
+        pad = (-window) % self.config.time_patch
+        time_patches = (window + pad) // self.config.time_patch
+        if time_patches > self.time_embedding.shape[0]:
+            raise ModelInputError(
+                f"window of {window} frames exceeds max_frames {self.config.max_frames}"
+            )
+        patch_mask = F.pad(frame_mask, (0, pad)).view(-1, time_patches, self.config.time_patch)
+        patch_mask = patch_mask.any(-1)  # (b, tp): a patch with any real frame is kept
+        streams, masks = [], []
+        for index, view in enumerate(self.config.map_views):
+            image = F.pad(batch[view], (0, pad)).unsqueeze(1)  # (b, 1, bins, w + pad)
+            grid = self.patchers[view](image)  # (b, width, fp, tp)
+            grid = grid + self.freq_embedding.T[None, :, :, None]
+            grid = grid + self.time_embedding[:time_patches].T[None, :, None, :]
+            tokens = grid.flatten(2).transpose(1, 2) + self.view_embedding[index]  # (b, fp*tp, d)
+            streams.append(tokens)
+            masks.append(patch_mask.repeat(1, self.config.freq_patches))
+        tokens = torch.cat(streams, 1)  # (b, n, width)
+        mask = torch.cat(masks, 1)  # (b, n)
+        tokens = self.transformer(tokens, src_key_padding_mask=~mask)
+        return self.norm(tokens), mask
+
+
+class MapCNN(nn.Module):
+    """CNN baseline: three conv blocks per view (bins and time halved per block), mean over
+    bins, one token per 8 frames per view."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        channels = [1, config.cnn_channels, 2 * config.cnn_channels, 4 * config.cnn_channels]
+
+        def tower() -> nn.Sequential:
+            blocks: list[nn.Module] = []
+            for c_in, c_out in itertools.pairwise(channels):
+                blocks += [
+                    nn.Conv2d(c_in, c_out, 3, padding=1),
+                    nn.GroupNorm(8, c_out),
+                    nn.GELU(),
+                    nn.MaxPool2d(2, ceil_mode=True),
+                ]
+            return nn.Sequential(*blocks)
+
+        self.towers = nn.ModuleDict({view: tower() for view in config.map_views})
+        self.project = nn.Linear(channels[-1], config.width)
+        self.view_embedding = nn.Parameter(0.02 * torch.randn(len(config.map_views), config.width))
+        self.norm = nn.LayerNorm(config.width)
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens [b, views * ceil(window / 8), width] and their mask."""
+        frame_mask = batch["mask"]  # (b, w)
+        streams, masks = [], []
+        for index, view in enumerate(self.config.map_views):
+            features = self.towers[view](batch[view].unsqueeze(1))  # (b, c, bins/8, w/8)
+            tokens = self.project(features.mean(2).transpose(1, 2))  # (b, w/8, d)
+            streams.append(tokens + self.view_embedding[index])
+            mask = F.max_pool1d(frame_mask[:, None].float(), 8, ceil_mode=True)[:, 0] > 0
+            masks.append(mask[:, : tokens.shape[1]])
+        return self.norm(torch.cat(streams, 1)), torch.cat(masks, 1)
+
+
+# Feature scales of the point table: x, y, z [m], velocity [m/s], SNR [dB], range [m],
+# bearing [rad]; the 8th column (absolute frame index) is dropped.
+POINT_SCALE = (5.0, 5.0, 2.0, 5.0, 30.0, 5.0, math.pi / 2)
+
+
+class PointSequenceEncoder(nn.Module):
+    """Per-frame PointNet-style set encoder + temporal transformer (see the module docstring)."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.register_buffer("scale", torch.tensor(POINT_SCALE), persistent=False)
+        self.point_mlp = nn.Sequential(
+            nn.Linear(len(POINT_SCALE), config.point_hidden),
+            nn.GELU(),
+            nn.Linear(config.point_hidden, config.point_hidden),
+            nn.GELU(),
+            nn.Linear(config.point_hidden, config.width),
+        )
+        self.empty_frame = nn.Parameter(torch.zeros(config.width))  # a frame without points
+        self.time_embedding = nn.Parameter(0.02 * torch.randn(config.max_frames, config.width))
+        self.transformer = _transformer(config)
+        self.norm = nn.LayerNorm(config.width)
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Tokens [b, window, width] (one per frame) and the frame mask."""
+        points = batch["points"][..., : len(POINT_SCALE)] / self.scale  # (b, w, p, 7)
+        point_mask = batch["point_mask"]  # (b, w, p)
+        frame_mask = batch["mask"]  # (b, w)
+        window = frame_mask.shape[1]
+        if window > self.config.max_frames:
+            raise ModelInputError(f"window of {window} frames exceeds max_frames")
+        features = self.point_mlp(points)  # (b, w, p, d)
+        features = features.masked_fill(~point_mask.unsqueeze(-1), float("-inf"))
+        frames = features.max(2).values  # (b, w, d)
+        has_points = point_mask.any(-1, keepdim=True)  # (b, w, 1)
+        frames = torch.where(has_points, frames, self.empty_frame)
+        tokens = self.transformer(
+            frames + self.time_embedding[:window], src_key_padding_mask=~frame_mask
+        )
+        return self.norm(tokens), frame_mask
+
+
+MAP_ENCODERS: dict[str, type[nn.Module]] = {"vit": MapViT, "cnn": MapCNN}
+"""Registry of map encoders by ``EncoderConfig.kind``."""
+
+ENCODERS: dict[str, type[nn.Module]] = {**MAP_ENCODERS, "points": PointSequenceEncoder}
+"""Registry of every encoder family."""
+
+
+class RadarEncoder(nn.Module):
+    """The chosen views -> tokens and one embedding of width ``config.width``."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.width = config.width
+        self.map_encoder = MAP_ENCODERS[config.kind](config) if config.map_views else None
+        self.point_encoder = PointSequenceEncoder(config) if POINTS_VIEW in config.views else None
+        self.norm = nn.LayerNorm(config.width)
+
+    def encode_tokens(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Radar tokens.
+
+        Returns
+        -------
+        tokens : torch.Tensor
+            float32 [b, n, width].
+        mask : torch.Tensor
+            bool [b, n]; True on tokens that cover real frames.
+        """
+        parts = [
+            encoder(batch)
+            for encoder in (self.map_encoder, self.point_encoder)
+            if encoder is not None
+        ]
+        tokens = torch.cat([part[0] for part in parts], 1)
+        mask = torch.cat([part[1] for part in parts], 1)
+        return tokens, mask
+
+    def forward(self, batch: dict[str, Any]) -> torch.Tensor:
+        """Pooled embedding float32 [b, width] (masked mean of the tokens, layer-normed)."""
+        tokens, mask = self.encode_tokens(batch)
+        return self.norm(masked_mean(tokens, mask))
