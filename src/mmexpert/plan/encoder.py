@@ -46,10 +46,11 @@ class SentenceEncoder(Protocol):
 
 
 MINILM_THRESHOLDS = SimilarityThresholds(
-    activity_match=0.55, activity_margin=0.04, paraphrase_keep=0.70, duplicate=0.985
+    activity_match=0.55, activity_margin=0.04, paraphrase_keep=0.70, duplicate=0.99
 )
 """Measured on this planner's captions: paraphrases that keep the meaning score 0.75-0.95,
-off-topic replies < 0.5; captions differing only in a number or a side score 0.97-0.99."""
+off-topic replies < 0.5; captions differing only in the start distance score 0.99-1.0,
+in the build 0.97."""
 
 NGRAM_THRESHOLDS = SimilarityThresholds(
     activity_match=0.60, activity_margin=0.04, paraphrase_keep=0.55, duplicate=0.995
@@ -81,10 +82,18 @@ def minilm_model_dir() -> Path:
 
 
 class MiniLMEncoder:
-    """all-MiniLM-L6-v2 through sentence-transformers, CPU, offline, loaded lazily once."""
+    """all-MiniLM-L6-v2 through sentence-transformers, CPU, offline, loaded lazily once.
+
+    Parameters
+    ----------
+    thresholds : SimilarityThresholds, optional
+        Replace the measured defaults (:data:`MINILM_THRESHOLDS`).
+    """
 
     name = "all-MiniLM-L6-v2"
-    thresholds = MINILM_THRESHOLDS
+
+    def __init__(self, thresholds: SimilarityThresholds | None = None) -> None:
+        self.thresholds = thresholds or MINILM_THRESHOLDS
 
     def _model(self) -> object:
         global _MINILM_MODEL
@@ -113,11 +122,19 @@ class MiniLMEncoder:
 
 
 class NgramEncoder:
-    """Hashed character-trigram counts (lexical similarity only), unit norm, 512-d."""
+    """Hashed character-trigram counts (lexical similarity only), unit norm, 512-d.
+
+    Parameters
+    ----------
+    thresholds : SimilarityThresholds, optional
+        Replace the defaults (:data:`NGRAM_THRESHOLDS`).
+    """
 
     name = "char-trigram-hash"
-    thresholds = NGRAM_THRESHOLDS
     dim = 512
+
+    def __init__(self, thresholds: SimilarityThresholds | None = None) -> None:
+        self.thresholds = thresholds or NGRAM_THRESHOLDS
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-norm embeddings, float32 [len(texts), 512]."""

@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from mmexpert.llm import (
+    CacheMiss,
     GenerationParams,
     LLMBackend,
     LLMError,
@@ -170,7 +171,7 @@ class Plan(BaseModel):
 class ActivityList(BaseModel):
     """The LLM's reply to the vocabulary question."""
 
-    activities: list[str] = Field(min_length=1, max_length=12)
+    activities: list[str] = Field(min_length=1)
 
     @field_validator("activities", mode="before")
     @classmethod
@@ -184,7 +185,8 @@ class ActivityList(BaseModel):
             text = " ".join(str(item).strip().strip(".").split()).lower()
             if text and len(text.split()) <= 6 and len(text) <= 60:
                 cleaned.append(text)
-        return cleaned
+        # a small model loops ("jumping", "jumping", ...): keep the first 12 distinct names
+        return list(dict.fromkeys(cleaned))[:12]
 
 
 def _normalize(text: str) -> str:
@@ -303,6 +305,8 @@ class _Planner:
                 self.report.llm_calls += 1
                 try:
                     owner = choose(self.backend, question, [ranked[0][0], ranked[1][0]])
+                except CacheMiss:
+                    raise
                 except LLMError as error:
                     self.report.llm_failures.append(f"plan.vocabulary.choose: {error}")
                 cosine = dict(ranked)[owner]
@@ -396,6 +400,8 @@ class _Planner:
                         weight=RELEVANCE_WEIGHTS[relevance],
                     )
                 )
+            except CacheMiss:
+                raise
             except LLMError as error:
                 self.report.llm_failures.append(f"plan.strategies ({strategy.name}): {error}")
                 weights.append(
@@ -440,6 +446,8 @@ class _Planner:
             self.report.paraphrases_requested += count
             try:
                 raw = self.backend.chat(messages, params)
+            except CacheMiss:
+                raise
             except LLMError as error:
                 self.report.llm_failures.append(f"plan.paraphrase: {error}")
                 continue
@@ -478,17 +486,23 @@ class _Planner:
 
 
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d+[.):]|\(\d+\)|[a-z][.)])\s*", re.IGNORECASE)
+_LABEL = re.compile(
+    r"^\s*(?:rewrite|rewritten|rewritten sentence|sentence|paraphrase|version|option|answer)"
+    r"\s*\d*\s*:\s*",
+    re.IGNORECASE,
+)
 
 
 def _split_lines(raw: str) -> list[str]:
     """Candidate sentences of a paraphrase reply (bullets, quotes and chatter removed)."""
     out = []
     for line in raw.replace("\r", "").split("\n"):
-        text = _BULLET.sub("", line).strip().strip('"').strip("'").strip()
+        text = _BULLET.sub("", line)
+        text = _LABEL.sub("", text).strip().strip('"').strip("'").strip()
         if not text or text.endswith(":") or text.startswith(("{", "[", "<", "```")):
             continue
         lower = text.lower()
-        if lower.startswith(("here are", "sure", "rewrite", "sentence:", "note")):
+        if lower.startswith(("here are", "here is", "sure", "note")):
             continue
         words = text.split()
         if not 4 <= len(words) <= 45:

@@ -1,0 +1,117 @@
+"""``mmexpert plan``: a scenario sentence to a dataset plan file.
+
+The lead's ``cli.py`` registers it::
+
+    from mmexpert.cli_plan import plan_command
+    app.command("plan")(plan_command)
+
+It also runs on its own: ``python -m mmexpert.cli_plan --scenario ... --count ...``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code=2)
+
+
+def plan_command(
+    scenario: Annotated[str, typer.Option(help="The application, in a sentence or two.")],
+    count: Annotated[int, typer.Option(min=1, help="Number of samples to plan.")],
+    out: Annotated[Path, typer.Option(help="Plan file to write (JSON).")],
+    backend: Annotated[
+        str, typer.Option(help="LLM backend: local (embedded SmolLM2), openai, echo.")
+    ] = "local",
+    cache: Annotated[
+        Path | None, typer.Option(help="SQLite response cache (makes reruns reproducible).")
+    ] = None,
+    replay: Annotated[
+        bool, typer.Option(help="Use only cached LLM responses (needs --cache).")
+    ] = False,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random draw.")] = 0,
+    paraphrases: Annotated[
+        int, typer.Option(min=0, max=8, help="LLM paraphrases asked per sample.")
+    ] = 2,
+    encoder: Annotated[
+        str, typer.Option(help="Sentence encoder: minilm (default) or ngram (lexical).")
+    ] = "minilm",
+) -> None:
+    """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
+    from mmexpert.llm import LLMError, StructuredOutputError, make_backend
+    from mmexpert.plan import EncoderUnavailableError, PlanError, make_encoder, make_plan, save_plan
+
+    if replay and cache is None:
+        raise _fail("--replay needs --cache FILE (the responses to replay)")
+    try:
+        llm = make_backend(backend, cache=cache, cache_mode="replay" if replay else "readwrite")
+        sentence_encoder = make_encoder(encoder)
+        plan = make_plan(
+            scenario,
+            count,
+            llm,
+            seed=seed,
+            encoder=sentence_encoder,
+            progress=True,
+            paraphrases=paraphrases,
+        )
+    except StructuredOutputError as error:
+        raise _fail(str(error)) from None
+    except (PlanError, LLMError, EncoderUnavailableError) as error:
+        raise _fail(str(error)) from None
+    save_plan(plan, out)
+
+    table = Table(title=f"plan: {count} samples -> {out}")
+    table.add_column("activity")
+    table.add_column("source")
+    table.add_column("primitives")
+    table.add_column("quota", justify="right")
+    table.add_column("by strategy")
+    for entry in plan.vocabulary.activities:
+        quotas = [s for s in plan.subtasks if s.activity == entry.name]
+        table.add_row(
+            entry.name,
+            entry.source,
+            ", ".join(entry.primitives),
+            str(sum(s.quota for s in quotas)),
+            ", ".join(f"{s.strategy}={s.quota}" for s in quotas),
+        )
+    console.print(table)
+    strategies = Table(title="strategies")
+    strategies.add_column("strategy")
+    strategies.add_column("relevance")
+    strategies.add_column("weight", justify="right")
+    for weight in plan.strategies:
+        strategies.add_row(weight.name, weight.relevance, f"{weight.weight:g}")
+    console.print(strategies)
+    report = plan.report
+    rejected = sum(report.paraphrases_rejected.values())
+    console.print(
+        f"LLM calls {report.llm_calls}, failures {len(report.llm_failures)}; paraphrases "
+        f"kept {report.paraphrases_kept}, rejected {rejected}; near-duplicates resampled "
+        f"{report.duplicates_resampled}; repairs {report.repairs}"
+    )
+    for unmatched in plan.vocabulary.unmatched:
+        console.print(
+            f"[yellow]unmatched activity[/] {unmatched.name!r} (closest {unmatched.closest!r}, "
+            f"cosine {unmatched.similarity:.2f}): not in the motion library, left out"
+        )
+    if plan.vocabulary.suggested:
+        console.print(f"LLM suggested, not used: {', '.join(plan.vocabulary.suggested)}")
+    for failure in report.llm_failures:
+        console.print(f"[yellow]LLM failure[/] {failure}")
+    console.print("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
+
+
+if __name__ == "__main__":
+    typer.run(plan_command)
