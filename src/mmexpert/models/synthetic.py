@@ -3,8 +3,8 @@
 :func:`synthetic_specs` draws, for each activity of the planner's vocabulary, programs with
 varied parameters, subjects and placements (``plan.programs.sample_program``), keeps only the
 activity's own segment (lead-ins such as "walk to the chair" are dropped so that a short clip
-shows the activity), and captions each with the template caption of the program plus a
-second caption naming the activity. :func:`build_synthetic_store` simulates them with the
+shows the activity), and captions each with the template caption of the program and a rephrasing
+of it (so captions are specific to a sample, as the planner's are). :func:`build_synthetic_store` simulates them with the
 dataset engine (real FMCW simulation and device chain; no random maps).
 """
 
@@ -65,7 +65,7 @@ def synthetic_specs(
                     activity=name,
                     description=caption,
                     program=program,
-                    captions=[caption, f"A person doing {name} in front of the radar."],
+                    captions=[caption, "The radar sees " + caption[0].lower() + caption[1:]],
                     tags=tags,
                     scene=scene,
                     seed=int(rng.integers(0, 2**31 - 1)) + index,

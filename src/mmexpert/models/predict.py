@@ -1,0 +1,178 @@
+"""Inference with a saved model: predictions on a store or a products file, and evaluation.
+
+* :func:`predict`: per-sample class scores. A CLIP model scores the given class names
+  (zero-shot, prompt ensembling; default: its training activities); a classifier uses its
+  stored class list.
+* :func:`evaluate_classifier`, :func:`evaluate_zero_shot`, :func:`evaluate_retrieval`:
+  metrics dicts from :mod:`mmexpert.eval.metrics`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mmexpert.data.store import DatasetStore
+from mmexpert.eval.metrics import classification_report, retrieval_metrics
+from mmexpert.models.inputs import RadarModelDataset, RawSample, collate, load_raw_samples
+from mmexpert.models.io import LoadedModel, load_model
+from mmexpert.models.models import RadarTextModel
+from mmexpert.models.zeroshot import PROMPT_TEMPLATES, class_embeddings
+
+
+class PredictionError(ValueError):
+    """Inputs that cannot be predicted on (unknown file kind, no classes for CLIP...)."""
+
+
+def load_inputs(
+    path: str | os.PathLike[str],
+    views: Sequence[str],
+    split: str | None = None,
+    split_name: str = "default",
+) -> list[RawSample]:
+    """Raw samples from a dataset store folder or one products ``.npz`` file.
+
+    Raises
+    ------
+    PredictionError
+        If ``path`` is neither.
+    """
+    source = Path(path)
+    if source.is_file() and source.suffix == ".npz":
+        from mmexpert.data.products import SimulationProducts
+        from mmexpert.models.inputs import raw_sample_from_products
+
+        return [raw_sample_from_products(SimulationProducts.load(source), source.stem)]
+    if source.is_dir():
+        with DatasetStore.open(source) as store:
+            ids = None if split is None else store.split_ids(split, split_name=split_name)
+            return load_raw_samples(store, ids, views)
+    raise PredictionError(f"{source} is neither a dataset store folder nor a products .npz file")
+
+
+def _batches(
+    loaded: LoadedModel, raws: Sequence[RawSample], classes: Sequence[str], batch_size: int
+) -> Any:
+    dataset = RadarModelDataset(
+        raws,
+        loaded.inputs.views,
+        classes,
+        window_frames=loaded.inputs.window_frames,
+        dynamic_range_db=loaded.inputs.dynamic_range_db,
+        max_points=loaded.inputs.max_points,
+    )
+    device = next(loaded.model.parameters()).device
+    for start in range(0, len(dataset), batch_size):
+        batch = collate(
+            [dataset[index] for index in range(start, min(len(dataset), start + batch_size))]
+        )
+        yield {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+
+
+@torch.no_grad()
+def class_scores(
+    loaded: LoadedModel,
+    raws: Sequence[RawSample],
+    classes: Sequence[str] | None = None,
+    batch_size: int = 32,
+    templates: Sequence[str] = PROMPT_TEMPLATES,
+) -> tuple[list[str], np.ndarray]:
+    """Scores float32 [samples, classes]: softmax probabilities of a classifier, or cosine
+    similarities of a CLIP model to the prompt-ensembled class names."""
+    model = loaded.model.eval()
+    if isinstance(model, RadarTextModel):
+        names = list(classes) if classes else list(loaded.classes)
+        if not names:
+            raise PredictionError("a CLIP model needs class names (--classes 'a,b,c')")
+        text = class_embeddings(model, names, templates)
+        rows = [
+            model.encode_radar(batch) @ text.T
+            for batch in _batches(loaded, raws, names, batch_size)
+        ]
+    else:
+        names = list(loaded.classes)
+        if classes and list(classes) != names:
+            unknown = sorted(set(classes) - set(names))
+            if unknown:
+                raise PredictionError(
+                    f"this classifier knows only {names}; it cannot score {unknown}"
+                )
+        rows = [
+            model(batch)["logits"].softmax(-1)
+            for batch in _batches(loaded, raws, names, batch_size)
+        ]
+    return names, torch.cat(rows).cpu().numpy().astype(np.float32)
+
+
+def predict(
+    model_dir: str | os.PathLike[str],
+    data: str | os.PathLike[str],
+    classes: Sequence[str] | None = None,
+    device: str = "cpu",
+) -> list[dict[str, Any]]:
+    """Predict the activity of every sample of a store, or of one products ``.npz``.
+
+    Returns
+    -------
+    list of dict
+        ``{"sample_id", "prediction", "scores": {class: score}, "activity"}`` per sample
+        (``activity`` is the stored label, None for a products file).
+    """
+    loaded = load_model(model_dir, device=device)
+    raws = load_inputs(data, loaded.inputs.views)
+    names, scores = class_scores(loaded, raws, classes)
+    return [
+        {
+            "sample_id": raw["sample_id"],
+            "prediction": names[int(np.argmax(row))],
+            "scores": {name: float(value) for name, value in zip(names, row, strict=True)},
+            "activity": raw.get("activity"),
+        }
+        for raw, row in zip(raws, scores, strict=True)
+    ]
+
+
+def _report(raws: Sequence[RawSample], names: list[str], scores: np.ndarray) -> dict[str, Any]:
+    index = {name: position for position, name in enumerate(names)}
+    keep = [i for i, raw in enumerate(raws) if raw.get("activity") in index]
+    if not keep:
+        raise PredictionError(f"no sample has an activity among {names}")
+    truth = [index[raws[i]["activity"]] for i in keep]
+    guess = np.argmax(scores[keep], axis=1)
+    return classification_report(truth, guess, names)
+
+
+def evaluate_classifier(loaded: LoadedModel, raws: Sequence[RawSample]) -> dict[str, Any]:
+    """Classification report of a classifier on labelled raw samples."""
+    names, scores = class_scores(loaded, raws)
+    return _report(raws, names, scores)
+
+
+def evaluate_zero_shot(
+    loaded: LoadedModel, raws: Sequence[RawSample], class_names: Sequence[str]
+) -> dict[str, Any]:
+    """Zero-shot classification report of a CLIP model over ``class_names`` (samples of other
+    activities are left out)."""
+    names, scores = class_scores(loaded, raws, class_names)
+    return _report(raws, names, scores)
+
+
+@torch.no_grad()
+def evaluate_retrieval(loaded: LoadedModel, raws: Sequence[RawSample]) -> dict[str, float]:
+    """Radar-to-text and text-to-radar retrieval with each sample's first caption; a caption
+    is relevant to every sample that has the same caption text."""
+    model = loaded.model.eval()
+    if not isinstance(model, RadarTextModel):
+        raise PredictionError("retrieval needs a CLIP model")
+    captions = [str((raw.get("captions") or [raw.get("activity")])[0]) for raw in raws]
+    radar = torch.cat([model.encode_radar(batch) for batch in _batches(loaded, raws, [], 32)])
+    text = model.encode_text(captions)
+    codes = {caption: index for index, caption in enumerate(dict.fromkeys(captions))}
+    ids = np.array([codes[caption] for caption in captions])
+    relevant = ids[:, None] == ids[None, :]
+    return retrieval_metrics((radar @ text.T).cpu().numpy(), relevant)
