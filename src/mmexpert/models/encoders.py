@@ -154,7 +154,8 @@ class MapViT(nn.Module):
         patch_mask = patch_mask.any(-1)  # (b, tp): a patch with any real frame is kept
         streams, masks = [], []
         for index, view in enumerate(self.config.map_views):
-            image = F.pad(batch[view], (0, pad)).unsqueeze(1)  # (b, 1, bins, w + pad)
+            values = batch[view] * frame_mask[:, None, :]  # padded frames carry nothing
+            image = F.pad(values, (0, pad)).unsqueeze(1)  # (b, 1, bins, w + pad)
             grid = self.patchers[view](image)  # (b, width, fp, tp)
             grid = grid + self.freq_embedding.T[None, :, :, None]
             grid = grid + self.time_embedding[:time_patches].T[None, :, None, :]
@@ -197,7 +198,8 @@ class MapCNN(nn.Module):
         frame_mask = batch["mask"]  # (b, w)
         streams, masks = [], []
         for index, view in enumerate(self.config.map_views):
-            features = self.towers[view](batch[view].unsqueeze(1))  # (b, c, bins/8, w/8)
+            values = batch[view] * frame_mask[:, None, :]  # padded frames carry nothing
+            features = self.towers[view](values.unsqueeze(1))  # (b, c, bins/8, w/8)
             tokens = self.project(features.mean(2).transpose(1, 2))  # (b, w/8, d)
             streams.append(tokens + self.view_embedding[index])
             mask = F.max_pool1d(frame_mask[:, None].float(), 8, ceil_mode=True)[:, 0] > 0
