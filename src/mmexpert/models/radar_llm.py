@@ -50,6 +50,7 @@ from mmexpert.models.radar_llm_lm import (
 )
 
 CAPTION_PROMPT = "Describe the motion."
+TINY_LORA_TARGETS = ("q_proj", "v_proj", "embed_tokens", "lm_head")
 IGNORE_INDEX = -100  # label value ignored by the cross-entropy
 DEFAULT_DYNAMIC_RANGE_DB = 40.0  # floor = peak - 40 dB, as in mmexpert.models.inputs
 
@@ -79,7 +80,9 @@ class RadarLLMConfig:
     lora_r: int = 8  # LoRA rank
     lora_alpha: int = 16  # LoRA scale numerator (scale = alpha / r)
     lora_dropout: float = 0.0  # dropout on the LoRA path
-    lora_target_modules: tuple[str, ...] | None = None  # None: peft's default for the model
+    # None: peft's default for the model (q_proj, v_proj for Llama/Qwen); for the tiny base
+    # TINY_LORA_TARGETS, since a random LM also needs to adapt its embeddings and output head.
+    lora_target_modules: tuple[str, ...] | None = None
     steps: int = 200  # optimiser steps of this stage
     batch_size: int = 4  # examples per step
     learning_rate: float = 1e-3  # AdamW learning rate (projector and LoRA)
@@ -484,11 +487,14 @@ def _add_radar_token(tokenizer: Any) -> None:
 def _wrap_lora(config: RadarLLMConfig, base_model: Any) -> Any:
     from peft import LoraConfig, get_peft_model
 
+    targets = config.lora_target_modules
+    if targets is None and config.base == TINY_BASE:
+        targets = TINY_LORA_TARGETS
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
         lora_dropout=config.lora_dropout,
-        target_modules=list(config.lora_target_modules) if config.lora_target_modules else None,
+        target_modules=list(targets) if targets else None,
         task_type="CAUSAL_LM",
     )
     try:
