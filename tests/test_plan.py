@@ -401,10 +401,13 @@ def test_garbage_vocabulary_with_a_scenario_that_names_activities_falls_back(enc
     assert plan.report.llm_failures and "plan.vocabulary" in plan.report.llm_failures[0]
 
 
-def test_strategy_weights_come_from_scoring_and_default_when_scoring_fails(encoder):
+def test_strategy_weights_come_from_calibrated_scoring_and_default_when_scoring_fails(encoder):
     def scorer(messages, choices):
+        # a model biased toward "low" whatever the question (+5 nats), with a real signal
+        # for speed variants on top; calibration must remove the bias
         question = messages[-1].content
-        return [1.0 if (c == "high") == ("slowly or quickly" in question) else 0.0 for c in choices]
+        signal = [3.0 if c == "high" and "slowly or quickly" in question else 0.0 for c in choices]
+        return [s + (5.0 if c == "low" else 0.0) for s, c in zip(signal, choices, strict=True)]
 
     backend = ScriptedBackend(good_reply(), scorer=scorer)
     plan = make_plan(RADHAR, 10, backend, encoder=encoder, progress=False, paraphrases=0)
@@ -418,7 +421,8 @@ def test_strategy_weights_come_from_scoring_and_default_when_scoring_fails(encod
     backend = ScriptedBackend(good_reply(), scorer=broken_scorer)
     plan = make_plan(RADHAR, 10, backend, encoder=encoder, progress=False, paraphrases=0)
     assert all(s.relevance == "default" for s in plan.strategies)
-    assert sum("plan.strategies" in f for f in plan.report.llm_failures) == len(STRATEGIES)
+    # the calibration question and each strategy question failed
+    assert sum("plan.strategies" in f for f in plan.report.llm_failures) == len(STRATEGIES) + 1
 
 
 # ---------------------------------------------------------------- dedup and repair

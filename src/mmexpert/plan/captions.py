@@ -257,7 +257,11 @@ _WORD = re.compile(r"[a-z]+|\d+")
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("counter-clockwise", "counterclockwise"))
+    text = text.lower().replace("counter-clockwise", "counterclockwise")
+    return [_SPELLING.get(t, t) for t in _WORD.findall(text)]
+
+
+_SPELLING = {"towards": "toward", "backwards": "backward", "forwards": "forward"}
 
 
 def program_counts(program: MotionProgram) -> list[int]:
