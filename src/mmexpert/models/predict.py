@@ -71,6 +71,7 @@ def _batches(
         batch = collate(
             [dataset[index] for index in range(start, min(len(dataset), start + batch_size))]
         )
+        batch.pop("label")  # inference: no loss (unlabelled files carry label -1)
         yield {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 

@@ -39,6 +39,7 @@ from mmexpert.models.inputs import (
 from mmexpert.models.io import InputSettings, atomic_torch_save, save_model
 from mmexpert.models.models import ClassifierConfig, ClipConfig, build_model
 from mmexpert.models.registry import model_config, with_views
+from mmexpert.models.text import TextConfig
 
 CHECKPOINT_NAME = "checkpoint.pt"
 MODEL_FOLDER = "model"
@@ -67,8 +68,11 @@ class TrainConfig:
     split: str | None = None  # train on this subset of split_name (None: every sample)
     split_name: str = "default"  # which saved split of the store
     classes: tuple[str, ...] | None = None  # train only on these activities (None: all)
+    text_trainable: str | None = None  # CLIP text tower: "frozen", "last_n", "full" (None: config)
+    text_trainable_layers: int | None = None  # layers trained in "last_n" mode (None: config)
     device: str = "cpu"  # "cpu" or "cuda"
-    threads: int | None = None  # torch CPU threads (None: torch default)
+    threads: int | None = 1  # torch CPU threads (None: torch default); one is fastest for
+    # the tiny configs on a shared machine (2 threads ran 40x slower under load here)
     max_epochs_this_run: int | None = None  # stop early leaving a checkpoint (time slicing)
 
     def identity(self) -> dict[str, Any]:
@@ -127,6 +131,18 @@ def build_config(config: TrainConfig, classes: Sequence[str]) -> ClipConfig | Cl
         model_cfg = with_views(model_cfg, config.views)
     if isinstance(model_cfg, ClassifierConfig):
         model_cfg = dataclasses.replace(model_cfg, num_classes=len(classes))
+    elif config.text_trainable is not None or config.text_trainable_layers is not None:
+        text = model_cfg.text
+        text = TextConfig(
+            trainable=config.text_trainable or text.trainable,
+            trainable_layers=(
+                text.trainable_layers
+                if config.text_trainable_layers is None
+                else config.text_trainable_layers
+            ),
+            max_tokens=text.max_tokens,
+        )
+        model_cfg = dataclasses.replace(model_cfg, text=text)
     window = config.window_frames
     if window > model_cfg.encoder.max_frames:
         raise TrainingError(f"window_frames {window} exceeds max_frames of {config.model}")
@@ -166,8 +182,21 @@ def train(
         raise TrainingError("epochs and batch_size must be >= 1")
     if config.device.startswith("cuda") and not torch.cuda.is_available():
         raise TrainingError("device 'cuda' requested but torch sees no CUDA GPU")
+    previous_threads = torch.get_num_threads()
     if config.threads:
         torch.set_num_threads(config.threads)
+    try:
+        return _train(config, store_dir, out_dir, progress)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    config: TrainConfig,
+    store_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    progress: bool,
+) -> TrainResult:
     torch.use_deterministic_algorithms(True, warn_only=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,228 @@
+"""``mmexpert train clip|classifier`` and ``mmexpert predict``: wiring of mmexpert.models.
+
+Register in ``cli.py`` with::
+
+    from mmexpert.cli_models import predict_command, train_app
+    app.add_typer(train_app, name="train")
+    app.command("predict")(predict_command)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+train_app = typer.Typer(help="Train radar models on a dataset store.", no_args_is_help=True)
+console = Console(stderr=True)
+
+DataOption = Annotated[Path, typer.Option("--data", help="Dataset store folder.")]
+OutOption = Annotated[Path, typer.Option("--out", help="Output folder (checkpoint, model/).")]
+ViewsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--views",
+        help="Comma-separated views: micro_doppler, range_time, azimuth_time, points "
+        "(default: the model config's).",
+    ),
+]
+EpochsOption = Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+BatchOption = Annotated[int, typer.Option("--batch-size", min=1, help="Samples per step.")]
+LrOption = Annotated[float, typer.Option("--lr", help="Peak learning rate.")]
+WindowOption = Annotated[int, typer.Option("--window", min=4, help="Time window [frames].")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seeds everything random.")]
+SplitOption = Annotated[
+    str | None, typer.Option("--split", help="Train on this subset of the saved split.")
+]
+ClassesOption = Annotated[
+    str | None,
+    typer.Option("--classes", help="Comma-separated activities to train on (default all)."),
+]
+
+
+def _csv(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    return items or None
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _run(config: object, data: Path, out: Path) -> None:
+    from mmexpert.data.store_schema import StoreError
+    from mmexpert.models.augment import AugmentationError
+    from mmexpert.models.inputs import ModelInputError
+    from mmexpert.models.registry import UnknownModelError
+    from mmexpert.models.text import TextEncoderUnavailableError
+    from mmexpert.models.train import TrainingError, train
+
+    if not data.is_dir():
+        raise _fail(f"dataset folder {data} does not exist")
+    try:
+        result = train(config, data, out)  # type: ignore[arg-type]
+    except (
+        TrainingError,
+        StoreError,
+        ModelInputError,
+        UnknownModelError,
+        AugmentationError,
+        TextEncoderUnavailableError,
+        ValueError,
+    ) as error:
+        raise _fail(str(error)) from None
+    last = result.history[-1] if result.history else {}
+    console.print(
+        f"epochs {result.epochs_done} (resumed from {result.resumed_from_epoch}), "
+        f"last loss {last.get('loss', float('nan')):.4f}, {result.samples_per_s:.1f} samples/s; "
+        f"model: {result.model_dir}"
+    )
+
+
+@train_app.command("clip")
+def train_clip(
+    data: DataOption,
+    out: OutOption,
+    model: Annotated[
+        str, typer.Option("--model", help="Config name (mmexpert.models.list_models()).")
+    ] = "clip-vit-tiny",
+    views: ViewsOption = None,
+    epochs: EpochsOption = 10,
+    batch_size: BatchOption = 32,
+    lr: LrOption = 1e-3,
+    window: WindowOption = 64,
+    seed: SeedOption = 0,
+    split: SplitOption = None,
+    classes: ClassesOption = None,
+    text_train: Annotated[
+        str | None,
+        typer.Option("--text-train", help="Text tower: frozen, last_n or full (default: config)."),
+    ] = None,
+    text_layers: Annotated[
+        int | None, typer.Option("--text-layers", help="Layers trained with --text-train last_n.")
+    ] = None,
+    device: DeviceOption = "cpu",
+) -> None:
+    """Train the radar-text contrastive model (CLIP or SigLIP loss, per the config)."""
+    from mmexpert.models.train import TrainConfig
+
+    if not model.startswith(("clip", "siglip")):
+        raise _fail(f"{model} is not a radar-text config; see mmexpert.models.list_models('clip')")
+    config = TrainConfig(
+        model=model,
+        views=_csv(views),
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        window_frames=window,
+        seed=seed,
+        split=split,
+        classes=_csv(classes),
+        text_trainable=text_train,
+        text_trainable_layers=text_layers,
+        device=device,
+    )
+    _run(config, data, out)
+
+
+@train_app.command("classifier")
+def train_classifier(
+    data: DataOption,
+    out: OutOption,
+    model: Annotated[
+        str, typer.Option("--model", help="Config name (mmexpert.models.list_models()).")
+    ] = "classifier-vit-tiny",
+    views: ViewsOption = None,
+    epochs: EpochsOption = 20,
+    batch_size: BatchOption = 32,
+    lr: LrOption = 1e-3,
+    window: WindowOption = 64,
+    seed: SeedOption = 0,
+    split: SplitOption = None,
+    classes: ClassesOption = None,
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            "--augment",
+            help="Comma-separated augmentations (default: time_warp, doppler_scale, amplitude, "
+            "noise, plus point ones with the points view); 'none' for none.",
+        ),
+    ] = None,
+    device: DeviceOption = "cpu",
+) -> None:
+    """Train a cross-entropy classifier on synthetic data, with sim-to-real augmentation."""
+    from mmexpert.models.train import TrainConfig
+
+    if not model.startswith("classifier"):
+        raise _fail(f"{model} is not a classifier config")
+    augment_names = None if augment is None else (() if augment == "none" else _csv(augment))
+    config = TrainConfig(
+        model=model,
+        views=_csv(views),
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        window_frames=window,
+        seed=seed,
+        split=split,
+        classes=_csv(classes),
+        augment=augment_names,
+        device=device,
+    )
+    _run(config, data, out)
+
+
+def predict_command(
+    model: Annotated[Path, typer.Option("--model", help="Saved model folder (out/model).")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Dataset store folder or a products .npz file.")
+    ],
+    classes: ClassesOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+    device: DeviceOption = "cpu",
+) -> None:
+    """Predict activities; CLIP models score --classes (text), classifiers their class list."""
+    from mmexpert.data.products import ProductsFileError
+    from mmexpert.data.store_schema import StoreError
+    from mmexpert.models.io import ModelFileError
+    from mmexpert.models.predict import PredictionError, predict
+
+    try:
+        rows = predict(model, data, _csv(classes), device=device)
+    except (ModelFileError, PredictionError, ProductsFileError, StoreError) as error:
+        raise _fail(str(error)) from None
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    table = Table("sample", "prediction", "score", "stored activity")
+    for row in rows:
+        table.add_row(
+            row["sample_id"],
+            row["prediction"],
+            f"{row['scores'][row['prediction']]:.3f}",
+            str(row["activity"]),
+        )
+    Console().print(table)
+    labelled = [row for row in rows if row["activity"] in row["scores"]]
+    if labelled:
+        hits = sum(row["prediction"] == row["activity"] for row in labelled)
+        console.print(f"accuracy {hits}/{len(labelled)} = {hits / len(labelled):.3f}")
+
+
+standalone_app = typer.Typer(
+    name="mmexpert-models", no_args_is_help=True, pretty_exceptions_enable=False
+)
+standalone_app.add_typer(train_app, name="train")
+standalone_app.command("predict")(predict_command)
+
+if __name__ == "__main__":
+    standalone_app()
