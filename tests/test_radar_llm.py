@@ -90,7 +90,7 @@ def maps_db(index: int, frames: int = 16) -> dict[str, np.ndarray]:
 def memory_data() -> RadarTextData:
     config = small_config()
     prepared = [prepare_radar(config, maps_db(i)) for i in range(4)]
-    radar = {view: torch.cat([p[view] for p in prepared]) for view in ENCODER.views}
+    radar = {key: torch.cat([p[key] for p in prepared]) for key in (*ENCODER.views, "mask")}
     return RadarTextData(
         radar, [[c] for c in CAPTIONS], [[pair] for pair in QA], [f"s{i}" for i in range(4)]
     )
@@ -244,3 +244,45 @@ def test_store_training_stage2_and_resume(tmp_path: Path) -> None:
     assert straight.last_loss == pytest.approx(resumed.last_loss, rel=1e-4)
     with pytest.raises(RadarLLMError, match="no samples"):
         load_radar_text_data(tmp_path / "store", config, split="validation")
+
+
+def test_trained_radar_tower_as_frozen_encoder(tmp_path: Path) -> None:
+    """A tower saved in the `mmexpert train classifier` format plugs in as the encoder."""
+    from mmexpert.models.encoders import EncoderConfig
+    from mmexpert.models.io import InputSettings, save_model
+    from mmexpert.models.models import ClassifierConfig, build_model
+    from mmexpert.models.radar_llm import config_for_radar_model
+
+    tower_config = EncoderConfig(
+        kind="vit",
+        views=("micro_doppler", "range_time"),
+        width=32,
+        depth=1,
+        heads=4,
+        freq_patches=4,
+        time_patch=4,
+        view_bins=(("micro_doppler", 32), ("range_time", 24)),
+    )
+    torch.manual_seed(0)
+    classifier = build_model(ClassifierConfig(encoder=tower_config, num_classes=4))
+    inputs = InputSettings(
+        views=("micro_doppler", "range_time"),
+        window_frames=16,
+        dynamic_range_db=40.0,
+        max_points=32,
+    )
+    save_model(classifier, ["walking", "waving", "jumping", "sitting"], inputs, tmp_path / "tower")
+    config = config_for_radar_model(small_config(steps=4, log_every=2), tmp_path / "tower")
+    assert config.encoder.bins == (32, 24) and config.window_frames == 16
+    report = train_radar_llm(config, "unused", tmp_path / "llm", data=memory_data())
+    assert report.steps == 4 and np.isfinite(report.last_loss)
+    trained = load_radar_llm(tmp_path / "llm")
+    assert not (tmp_path / "llm" / "encoder.pt").exists()  # the tower stays in its folder
+    names = trained.trainable_parameter_names()
+    assert not names  # inference load: nothing trainable
+    assert not any(p.requires_grad for p in trained.encoder.parameters())
+    first = caption(trained, maps_db(1))
+    assert first == caption(load_radar_llm(tmp_path / "llm"), maps_db(1))
+    mismatched = RadarLLMConfig(**{**config.__dict__, "dynamic_range_db": 30.0})
+    with pytest.raises(RadarLLMError, match="trained with inputs"):
+        build_radar_llm(mismatched, texts=CAPTIONS)

@@ -39,6 +39,7 @@ from mmexpert.models.radar_llm_encoder import (
     MapPatchEncoderConfig,
     RadarEncoderError,
     RadarTokenEncoder,
+    load_trained_radar_encoder,
 )
 from mmexpert.models.radar_llm_lm import (
     RADAR_TOKEN,
@@ -63,6 +64,7 @@ __all__ = [
     "ask",
     "build_radar_llm",
     "caption",
+    "config_for_radar_model",
     "load_radar_llm",
     "prepare_radar",
 ]
@@ -73,6 +75,9 @@ class RadarLLMConfig:
     """Everything that defines a radar LLM and its training run (saved as ``config.json``)."""
 
     base: str = TINY_BASE  # "tiny", "smollm2", or a local Hugging Face id / folder
+    # Folder of a model trained by `mmexpert train clip|classifier`: its radar tower is the
+    # frozen encoder (referenced, not copied). None: the built-in MapPatchEncoder.
+    radar_model: str | None = None
     stage: int = 1  # 1: captions; 2: captions + QA
     encoder: MapPatchEncoderConfig = field(default_factory=MapPatchEncoderConfig)
     dynamic_range_db: float = DEFAULT_DYNAMIC_RANGE_DB  # map normalisation floor below peak [dB]
@@ -450,7 +455,8 @@ class RadarLLM(nn.Module):
         target.mkdir(parents=True, exist_ok=True)
         (target / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
         torch.save(self.projector.state_dict(), target / "projector.pt")
-        torch.save(self.encoder.state_dict(), target / "encoder.pt")
+        if self.config.radar_model is None:  # a trained tower stays in its own folder
+            torch.save(self.encoder.state_dict(), target / "encoder.pt")
         self.language_model.save_pretrained(target / "adapter")
         self.tokenizer.save_pretrained(target / "tokenizer")
         return target
@@ -476,6 +482,49 @@ def _stop_token_ids(tokenizer: Any) -> list[int]:
     if not stops:
         raise RadarLLMError("the tokenizer has no EOS token")
     return stops
+
+
+def config_for_radar_model(config: RadarLLMConfig, folder: str | Path) -> RadarLLMConfig:
+    """``config`` set up to use the radar tower of a trained CLIP / classifier model: its
+    views, window and normalisation replace the built-in encoder's."""
+    try:
+        tower, inputs = load_trained_radar_encoder(folder)
+    except RadarEncoderError as error:
+        raise RadarLLMError(str(error)) from error
+    views = tuple(inputs["views"])  # type: ignore[arg-type]
+    encoder = replace(
+        config.encoder,
+        views=views,
+        bins=tuple(tower.bins[view] for view in views),
+        window_frames=int(inputs["window_frames"]),  # type: ignore[arg-type]
+    )
+    return replace(
+        config,
+        radar_model=str(Path(folder).resolve()),
+        encoder=encoder,
+        dynamic_range_db=float(inputs["dynamic_range_db"]),  # type: ignore[arg-type]
+    )
+
+
+def _make_encoder(config: RadarLLMConfig) -> RadarTokenEncoder:
+    """The frozen encoder the config names (trained tower or built-in patch encoder)."""
+    if config.radar_model is None:
+        return MapPatchEncoder(config.encoder)
+    try:
+        encoder, inputs = load_trained_radar_encoder(config.radar_model, device=config.device)
+    except RadarEncoderError as error:
+        raise RadarLLMError(str(error)) from error
+    expected = {
+        "views": config.views,
+        "window_frames": config.window_frames,
+        "dynamic_range_db": config.dynamic_range_db,
+    }
+    if inputs != expected:
+        raise RadarLLMError(
+            f"radar model {config.radar_model} was trained with inputs {inputs}, the radar LLM "
+            f"config has {expected}; build the config with config_for_radar_model()"
+        )
+    return encoder
 
 
 def _add_radar_token(tokenizer: Any) -> None:
@@ -547,7 +596,7 @@ def build_radar_llm(
     with torch.random.fork_rng():
         torch.manual_seed(config.seed)
         language_model = _wrap_lora(config, base_model)
-        encoder = encoder if encoder is not None else MapPatchEncoder(config.encoder)
+        encoder = encoder if encoder is not None else _make_encoder(config)
         model = RadarLLM(config, encoder, language_model, tokenizer)
     return model.to(_device(config.device))
 
@@ -600,8 +649,9 @@ def load_radar_llm(
         parameter.requires_grad_(False)
     language_model = PeftModel.from_pretrained(base_model, root / "adapter", is_trainable=trainable)
     if encoder is None:
-        encoder = MapPatchEncoder(config.encoder)
-        encoder.load_state_dict(torch.load(root / "encoder.pt", weights_only=True))
+        encoder = _make_encoder(config)
+        if config.radar_model is None:
+            encoder.load_state_dict(torch.load(root / "encoder.pt", weights_only=True))
     model = RadarLLM(config, encoder, language_model, tokenizer)
     model.projector.load_state_dict(torch.load(root / "projector.pt", weights_only=True))
     model.projector.requires_grad_(trainable)

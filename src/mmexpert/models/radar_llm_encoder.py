@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -204,3 +205,60 @@ class TokenEncoderAdapter(RadarTokenEncoder):
                 f"encoder output {tuple(output.shape)} is not [batch, tokens, {self.token_dim}]"
             )
         return output
+
+
+def load_trained_radar_encoder(
+    folder: str | Path, device: str = "cpu"
+) -> tuple[TokenEncoderAdapter, dict[str, object]]:
+    """The radar tower of a model saved by ``mmexpert train clip|classifier`` as a frozen
+    token encoder.
+
+    Parameters
+    ----------
+    folder
+        The trained model's folder (``config.json``, ``classes.json``, weights).
+    device
+        Where to load it.
+
+    Returns
+    -------
+    encoder : TokenEncoderAdapter
+        ``encode_tokens`` of the tower; tokens over padded frames are zeroed.
+    inputs : dict
+        ``views``, ``window_frames``, ``dynamic_range_db`` the tower was trained with.
+
+    Raises
+    ------
+    RadarEncoderError
+        If the folder cannot be read or the tower uses point clouds (not supported here).
+    """
+    from mmexpert.models.io import ModelFileError, load_model
+
+    try:
+        loaded = load_model(folder, device=device)
+    except ModelFileError as error:
+        raise RadarEncoderError(str(error)) from error
+    views = tuple(loaded.inputs.views)
+    if "points" in views:
+        raise RadarEncoderError(
+            f"{folder}: the radar LLM takes map views only; this tower also reads points"
+        )
+    tower = loaded.model.radar
+
+    def tokens_of(module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        tokens, mask = module.encode_tokens(dict(batch))  # (b, n, width), (b, n)
+        return tokens * mask[..., None].to(tokens.dtype)
+
+    adapter = TokenEncoderAdapter(
+        tower,
+        token_dim=int(tower.width),
+        views=views,
+        call=tokens_of,
+        bins={view: dict(loaded.config.encoder.view_bins)[view] for view in views},
+    )
+    inputs = {
+        "views": views,
+        "window_frames": int(loaded.inputs.window_frames),
+        "dynamic_range_db": float(loaded.inputs.dynamic_range_db),
+    }
+    return adapter, inputs

@@ -50,7 +50,8 @@ class TextExample:
 class RadarTextData:
     """Samples of one split in memory.
 
-    ``radar``: {view: float32 [samples, bins, window_frames]} normalised;
+    ``radar``: {view: float32 [samples, bins, window_frames]} normalised, and ``"mask"``
+    bool [samples, window_frames] (True on real frames);
     ``captions`` and ``qa`` per sample; ``sample_ids``.
     """
 
@@ -127,13 +128,13 @@ def load_radar_text_data(
         records = store.records(sample_ids)
         if not records:
             raise RadarLLMError(f"no samples in {store_dir} for split {split!r}")
-        windows: dict[str, list[torch.Tensor]] = {view: [] for view in config.views}
+        windows: dict[str, list[torch.Tensor]] = {view: [] for view in (*config.views, "mask")}
         captions, qa, ids = [], [], []
         for record in records:
             present = [view for view in config.views if view in record.checksums]
             sample = store.read_record(record, arrays=present)
             prepared = prepare_radar(config, sample.arrays)
-            for view in config.views:
+            for view in windows:
                 windows[view].append(prepared[view][0])
             texts = [str(text) for text in record.metadata.get("captions") or []]
             if not texts:
