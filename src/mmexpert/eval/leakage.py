@@ -6,7 +6,7 @@ A test sample *leaks* when any of these holds against the training samples:
 * the same motion program, exactly (canonical-JSON hash) or after rounding every float to
   ``program_decimals`` places (0.1 m/s, 0.1 rad, 0.1 s by default; what
   :func:`~mmexpert.data.splits.motion_group_key` groups on);
-* a caption with the same normalised text (lower case, single spaces, no end punctuation);
+* a caption with the same normalised text (lower case, no punctuation, single spaces);
 * a caption whose sentence embedding (all-MiniLM-L6-v2; hashed trigrams as a fallback) has
   cosine similarity >= ``near_duplicate_threshold`` (0.95 by default) with a training caption.
 
@@ -104,8 +104,9 @@ class LeakageReport:
 
 
 def normalise_caption(text: str) -> str:
-    """Lower case, single spaces, trailing punctuation removed."""
-    return re.sub(r"[\s.!?]+$", "", " ".join(str(text).lower().split()))
+    """Lower case, punctuation other than decimal points removed, single spaces."""
+    words = re.sub(r"[^\w\s.]|\.(?!\d)", " ", str(text).lower())
+    return " ".join(words.split())
 
 
 def _hash(value: Any) -> str:
