@@ -37,14 +37,19 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from mmexpert.data.samples import generator_code_hash, make_sample, spec_sample_id
+from mmexpert.data.simulation import DEMO_ROOM, Room, simulate_person
 from mmexpert.data.store import DatasetStore
 from mmexpert.data.store_files import SampleFileWriter, SampleRecord
 from mmexpert.data.store_schema import DatasetSchema, StoreError, radar_schema
+from mmexpert.dsp.chain import MMEXPERT_VIEWS, ProcessingChain
 from mmexpert.plan.spec import SampleSpec
 from mmexpert.radar.config import RadarConfig
 
 Executor = Literal["serial", "process", "ray"]
 EXECUTORS: tuple[str, ...] = ("serial", "process", "ray")
+
+ROOMS: dict[str, Room] = {"empty": Room(), "demo": DEMO_ROOM}
+"""``SceneSpec.room`` name -> the static surroundings simulated around the person."""
 
 
 class EngineError(Exception):
@@ -232,31 +237,27 @@ class _Outcome:
 
 def _run_task(task: _Task) -> _Outcome:
     """Simulate, build and write one sample; never raises (failures become outcomes)."""
-    from mmexpert.data.simulation import Room, simulate_person, DEMO_ROOM  # noqa: I001
-    from mmexpert.dsp.chain import MMEXPERT_VIEWS, ProcessingChain
-
     started = time.perf_counter()
     try:
-        spec = SampleSpec.model_validate_json(task.spec_json)
-        radar = RadarConfig.from_dict(json.loads(task.radar_json))
-        rooms = {"empty": Room(), "demo": DEMO_ROOM}
-        products = simulate_person(
-            radar,
-            spec.program,
-            seed=spec.seed,
-            num_frames=task.options.get("num_frames"),
-            mount_height_m=spec.scene.mount_height_m,
-            room=rooms[spec.scene.room],
-            keep_adc=bool(task.options.get("keep_adc", False)),
-            chain=ProcessingChain(MMEXPERT_VIEWS),
-        )
-        sample = make_sample(spec, radar, products, options=task.options)
         if generator_code_hash() != task.code_hash:
             raise EngineError(
                 f"the generator source code changed while the run was going (parent "
                 f"{task.code_hash}, worker {generator_code_hash()}); rerun to generate the "
                 "remaining samples with one code version"
             )
+        spec = SampleSpec.model_validate_json(task.spec_json)
+        radar = RadarConfig.from_dict(json.loads(task.radar_json))
+        products = simulate_person(
+            radar,
+            spec.program,
+            seed=spec.seed,
+            num_frames=task.options.get("num_frames"),
+            mount_height_m=spec.scene.mount_height_m,
+            room=ROOMS[spec.scene.room],
+            keep_adc=bool(task.options.get("keep_adc", False)),
+            chain=ProcessingChain(MMEXPERT_VIEWS),
+        )
+        sample = make_sample(spec, radar, products, options=task.options)
         if sample.sample_id != task.sample_id:
             raise EngineError(
                 f"worker derived sample id {sample.sample_id}, the parent {task.sample_id} "
