@@ -44,6 +44,14 @@ def train_llm(
     stage: Annotated[
         int, typer.Option("--stage", min=1, max=2, help="1: captions; 2: captions + QA.")
     ] = 1,
+    radar_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--radar-model",
+            help="A model from `mmexpert train clip|classifier`: its radar tower becomes the "
+            "frozen encoder (its views and window replace --views/--window).",
+        ),
+    ] = None,
     init: Annotated[
         Path | None, typer.Option("--init", help="Start from this trained model (stage 2).")
     ] = None,
@@ -68,7 +76,7 @@ def train_llm(
     ] = False,
 ) -> None:
     """Train the radar-conditioned LLM (projector + LoRA) on a dataset store."""
-    from mmexpert.models.radar_llm import RadarLLMConfig, RadarLLMError
+    from mmexpert.models.radar_llm import RadarLLMConfig, RadarLLMError, config_for_radar_model
     from mmexpert.models.radar_llm_encoder import MapPatchEncoderConfig
     from mmexpert.models.radar_llm_train import train_radar_llm
 
@@ -99,6 +107,8 @@ def train_llm(
             init_from=str(init) if init else None,
             cpu_threads=threads,
         )
+        if radar_model is not None:
+            config = config_for_radar_model(config, radar_model)
         config.validate()
 
         def show(record: dict[str, Any]) -> None:
