@@ -12,6 +12,7 @@ from rich.table import Table
 
 from mmexpert.cli_args import ArgumentError, parse_target
 from mmexpert.cli_common import RadarOption, console, fail, load_radar_or_exit
+from mmexpert.cli_dataset import dataset_app, generate_command
 from mmexpert.radar.config import RadarConfigError
 
 app = typer.Typer(
@@ -31,6 +32,8 @@ render_app = typer.Typer(help="Animations.", no_args_is_help=True)
 motion_app = typer.Typer(help="Human motion primitives.", no_args_is_help=True)
 llm_app = typer.Typer(help="Language models: serve the embedded one.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
+app.command("generate")(generate_command)
+app.add_typer(dataset_app, name="dataset")
 app.add_typer(bench_app, name="bench")
 app.add_typer(render_app, name="render")
 app.add_typer(motion_app, name="motion")

@@ -16,20 +16,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+from mmexpert.cli_common import console, fail, load_radar_or_exit
 
 dataset_app = typer.Typer(
     help="Dataset stores: info, verify, show, split, export.", no_args_is_help=True
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    # Same style as cli._fail; copied because cli.py imports this module.
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
 
 
 def _open_store(directory: Path):
@@ -39,7 +31,7 @@ def _open_store(directory: Path):
     try:
         return DatasetStore.open(directory, mode="r")
     except StoreError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 # ----------------------------------------------------------------------------- generate
@@ -76,19 +68,14 @@ def generate_command(
     Exits 1 if any spec failed (the others are stored), 2 on bad arguments.
     """
     from mmexpert.data.engine import EXECUTORS, EngineError, PlanFileError, generate, load_specs
-    from mmexpert.radar.config import RadarConfigError
-    from mmexpert.radar.presets import load_radar
 
     if executor not in EXECUTORS:
-        raise _fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     try:
         specs = load_specs(plan)
     except PlanFileError as error:
-        raise _fail(str(error)) from None
-    try:
-        radar_config = load_radar(radar)
-    except (RadarConfigError, OSError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
+    radar_config = load_radar_or_exit(radar)
     try:
         report = generate(
             specs,
@@ -102,7 +89,7 @@ def generate_command(
             keep_adc=keep_adc,
         )
     except EngineError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     console.print(report.summary(), markup=False, highlight=False)
     if report_json is not None:
         report_json.write_text(json.dumps(report.to_dict(), indent=1) + "\n")
@@ -145,9 +132,9 @@ def dataset_show(
         try:
             sample = store.read(sample_id)
         except KeyError:
-            raise _fail(f"sample {sample_id!r} is not in the store at {directory}") from None
+            raise fail(f"sample {sample_id!r} is not in the store at {directory}") from None
         except StoreError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     metadata = dict(sample.metadata)
     metadata.pop("radar_config", None)  # long; its hash stays
     console.print(json.dumps(metadata, indent=1), markup=False, highlight=False)
@@ -237,7 +224,7 @@ def dataset_split(
             split = grouped_split(store, motion_group_key(), test_fraction, seed)
             store.save_split(name, split.assignment())
     except (SplitError, StoreError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     console.print(
         f"split {name!r}: train {len(split.train)}, test {len(split.test)} "
         f"(test fraction {split.achieved_test_fraction:.3f}, target {test_fraction}; "
@@ -264,7 +251,7 @@ def dataset_export(
     from mmexpert.data.store_schema import StoreError
 
     if parquet is None and manifest is None:
-        raise _fail("give --parquet FILE and/or --manifest FILE")
+        raise fail("give --parquet FILE and/or --manifest FILE")
     with _open_store(directory) as store:
         try:
             if parquet is not None:
@@ -274,7 +261,7 @@ def dataset_export(
             if manifest is not None:
                 console.print(f"wrote {store.export_manifest(manifest)}", markup=False)
         except (StoreError, ImportError) as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
 
 
 # ----------------------------------------------------------------------------- standalone
