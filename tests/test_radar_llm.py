@@ -286,3 +286,31 @@ def test_trained_radar_tower_as_frozen_encoder(tmp_path: Path) -> None:
     mismatched = RadarLLMConfig(**{**config.__dict__, "dynamic_range_db": 30.0})
     with pytest.raises(RadarLLMError, match="trained with inputs"):
         build_radar_llm(mismatched, texts=CAPTIONS)
+
+
+def test_stage2_starts_from_stage1_and_batched_generation_matches(tmp_path: Path) -> None:
+    stage1 = train_radar_llm(small_config(steps=60), "unused", tmp_path / "s1", data=memory_data())
+    config2 = small_config(stage=2, steps=40, init_from=str(tmp_path / "s1"))
+    stage2 = train_radar_llm(config2, "unused", tmp_path / "s2", data=memory_data())
+    # Starting from the stage-1 weights, the caption turns are already learnt: the first
+    # stage-2 losses sit well below a fresh start's first losses.
+    assert stage2.first_loss < stage1.first_loss / 2, (stage1, stage2)
+    model = load_radar_llm(tmp_path / "s2")
+    assert ask(model, maps_db(3), QA[3]["question"]) == QA[3]["answer"]
+    data = memory_data()
+    # Left-padded batched generation gives the same greedy answers as one at a time.
+    questions = [CAPTION_PROMPT, QA[1]["question"], CAPTION_PROMPT, QA[0]["question"]]
+    batched = model.generate(data.radar, questions)
+    single = [
+        model.generate({k: v[i : i + 1] for k, v in data.radar.items()}, [q])[0]
+        for i, q in enumerate(questions)
+    ]
+    assert batched == single
+    with pytest.raises(RadarLLMError, match="another encoder"):
+        other = MapPatchEncoderConfig(**{**ENCODER.to_dict(), "seed": 5})
+        train_radar_llm(
+            small_config(stage=2, steps=2, encoder=other, init_from=str(tmp_path / "s1")),
+            "unused",
+            tmp_path / "s3",
+            data=memory_data(),
+        )

@@ -24,6 +24,7 @@ ICLR 2022.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -423,25 +424,35 @@ class RadarLLM(nn.Module):
             merged = self.merge_inputs(
                 [self.prompt_ids(q) for q in questions], radar_embeds, padding_side="left"
             )
-            suppressed = [self.radar_token_id] if self.radar_token_id < self.vocab_rows else None
-            pad = self.tokenizer.pad_token_id
-            output = self.language_model.generate(
-                inputs_embeds=merged.inputs_embeds,
-                attention_mask=merged.attention_mask,
-                max_new_tokens=max_new_tokens or self.config.max_new_tokens,
-                do_sample=False,
-                repetition_penalty=repetition_penalty or self.config.repetition_penalty,
-                eos_token_id=self.eos_token_ids,
-                pad_token_id=pad if pad is not None else self.eos_token_ids[0],
-                suppress_tokens=suppressed,
-                temperature=None,
-                top_p=None,
-                top_k=None,
-            )
+            with warnings.catch_warnings():
+                # The penalty applies to generated tokens only when the prompt is embeddings;
+                # that is intended (the prompt holds the radar, not text to avoid repeating).
+                warnings.filterwarnings("ignore", message=".*repetition_penalty.*")
+                output = self._generate_ids(merged, max_new_tokens, repetition_penalty)
         finally:
             self.train(was_training)
         texts = self.tokenizer.batch_decode(output, skip_special_tokens=True)
         return [text.strip() for text in texts]
+
+    def _generate_ids(
+        self, merged: MergedInputs, max_new_tokens: int | None, repetition_penalty: float | None
+    ) -> torch.Tensor:
+        """New token ids [batch, new_tokens] (greedy; stops at EOS / end of turn)."""
+        suppressed = [self.radar_token_id] if self.radar_token_id < self.vocab_rows else None
+        pad = self.tokenizer.pad_token_id
+        return self.language_model.generate(
+            inputs_embeds=merged.inputs_embeds,
+            attention_mask=merged.attention_mask,
+            max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+            do_sample=False,
+            repetition_penalty=repetition_penalty or self.config.repetition_penalty,
+            eos_token_id=self.eos_token_ids,
+            pad_token_id=pad if pad is not None else self.eos_token_ids[0],
+            suppress_tokens=suppressed,
+            temperature=None,
+            top_p=None,
+            top_k=None,
+        )
 
     def trainable_parameter_names(self) -> list[str]:
         """Names of the parameters the optimiser updates (projector and LoRA only)."""
