@@ -108,6 +108,42 @@ def test_bad_selections_are_named(store, tmp_path):
         train(_config(split="train"), store, tmp_path / "c", progress=False)
 
 
+def test_training_on_a_leaky_split_is_refused(tmp_path):
+    from mmexpert.data.engine import generate
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.leakage import LeakageError
+    from mmexpert.models.synthetic import synthetic_specs
+
+    specs = synthetic_specs(["walking", "squats"], 2, seed=1)
+    reseeded = specs[0].model_copy(update={"seed": specs[0].seed + 1})  # same motion, new noise
+    root = tmp_path / "store"
+    generate(
+        [*specs, reseeded],
+        load_radar("iwr1843-udoppler"),
+        root,
+        executor="serial",
+        progress=False,
+        num_frames=8,
+    )
+    with DatasetStore.open(root, mode="a") as store:
+        by_seed = {r.metadata["seeds"]["spec"]: r.sample_id for r in store.records()}
+        copy_id = by_seed[reseeded.seed]
+        store.save_split(
+            "leaky", {sid: "test" if sid == copy_id else "train" for sid in by_seed.values()}
+        )
+        other_id = by_seed[specs[1].seed]
+        store.save_split(
+            "clean", {sid: "test" if sid == other_id else "train" for sid in by_seed.values()}
+        )
+    leaky = _config(epochs=1, split="train", split_name="leaky", window_frames=8)
+    with pytest.raises(LeakageError, match="1/1 test samples overlap"):
+        train(leaky, root, tmp_path / "leaky", progress=False)
+    forced = TrainConfig(**{**leaky.__dict__, "allow_leakage": True})
+    assert train(forced, root, tmp_path / "forced", progress=False).epochs_done == 1
+    clean = _config(epochs=1, split="train", split_name="clean", window_frames=8)
+    assert train(clean, root, tmp_path / "clean", progress=False).epochs_done == 1
+
+
 def test_point_view_classifier_runs_with_point_augmentations(store, tmp_path):
     result = train(
         _config(model="classifier-points-tiny", epochs=1), store, tmp_path / "pts", False

@@ -26,6 +26,7 @@ import torch
 import torch.utils.data
 
 from mmexpert.data.store import DatasetStore
+from mmexpert.eval.leakage import check_split
 from mmexpert.models.augment import DEFAULT_SIM2REAL, build_augmentations
 from mmexpert.models.inputs import (
     DEFAULT_DYNAMIC_RANGE_DB,
@@ -74,11 +75,12 @@ class TrainConfig:
     threads: int | None = 1  # torch CPU threads (None: torch default); one is fastest for
     # the tiny configs on a shared machine (2 threads ran 40x slower under load here)
     max_epochs_this_run: int | None = None  # stop early leaving a checkpoint (time slicing)
+    allow_leakage: bool = False  # train even if the split's test samples overlap training
 
     def identity(self) -> dict[str, Any]:
         """The fields that must match for a checkpoint to be resumed."""
         data = dataclasses.asdict(self)
-        for transient in ("device", "threads", "max_epochs_this_run"):
+        for transient in ("device", "threads", "max_epochs_this_run", "allow_leakage"):
             data.pop(transient)
         return json.loads(json.dumps(data))
 
@@ -116,12 +118,23 @@ def _select_ids(store: DatasetStore, config: TrainConfig) -> list[str]:
             raise TrainingError(
                 f"cannot read subset {config.split!r} of split {config.split_name!r}: {error}"
             ) from None
+        _refuse_leaky_split(store, ids, config)
     if config.classes is not None:
         wanted = set(config.classes)
         ids = [record.sample_id for record in store.records(ids) if record.activity in wanted]
     if not ids:
         raise TrainingError("no training samples (check --split and the class list)")
     return ids
+
+
+def _refuse_leaky_split(store: DatasetStore, train_ids: list[str], config: TrainConfig) -> None:
+    """Exact leakage check (ids, programs, captions) against the split's ``test`` subset."""
+    try:
+        test_ids = store.split_ids("test", split_name=config.split_name)
+    except Exception:  # a split without a test subset has nothing to leak into
+        return
+    if test_ids and config.split != "test":
+        check_split(store, train_ids, test_ids, allow_leakage=config.allow_leakage, encoder=None)
 
 
 def build_config(config: TrainConfig, classes: Sequence[str]) -> ClipConfig | ClassifierConfig:
@@ -177,6 +190,9 @@ def train(
     TrainingError
         On an empty selection, a single class for a classifier, or a checkpoint written by
         a different config.
+    LeakageError
+        If ``config.split`` is used and its ``test`` subset shares samples, motion programs
+        or captions with the training samples (unless ``allow_leakage``).
     """
     if config.epochs < 1 or config.batch_size < 1:
         raise TrainingError("epochs and batch_size must be >= 1")
