@@ -67,6 +67,9 @@ def train_llm(
         str, typer.Option("--split", help="Subset of the saved split to train on; 'all' = every.")
     ] = "train",
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="LM weights: float32, bfloat16 or float16 (GPU).")
+    ] = "float32",
     threads: Annotated[
         int | None, typer.Option("--threads", min=1, help="torch CPU threads while training.")
     ] = None,
@@ -106,6 +109,7 @@ def train_llm(
             split=None if split == "all" else split,
             init_from=str(init) if init else None,
             cpu_threads=threads,
+            dtype=dtype,
         )
         if radar_model is not None:
             config = config_for_radar_model(config, radar_model)

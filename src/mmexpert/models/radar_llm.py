@@ -54,6 +54,7 @@ from mmexpert.models.radar_llm_lm import (
 CAPTION_PROMPT = "Describe the motion."
 TINY_LORA_TARGETS = ("q_proj", "v_proj", "embed_tokens", "lm_head")
 IGNORE_INDEX = -100  # label value ignored by the cross-entropy
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 DEFAULT_DYNAMIC_RANGE_DB = 40.0  # floor = peak - 40 dB, as in mmexpert.models.inputs
 
 __all__ = [
@@ -80,6 +81,7 @@ class RadarLLMConfig:
     # frozen encoder (referenced, not copied). None: the built-in MapPatchEncoder.
     radar_model: str | None = None
     stage: int = 1  # 1: captions; 2: captions + QA
+    dtype: str = "float32"  # LM weights: "bfloat16" or "float16" for large models on a GPU
     encoder: MapPatchEncoderConfig = field(default_factory=MapPatchEncoderConfig)
     dynamic_range_db: float = DEFAULT_DYNAMIC_RANGE_DB  # map normalisation floor below peak [dB]
     projector_hidden: int = 256  # hidden width of the 2-layer MLP projector
@@ -143,6 +145,8 @@ class RadarLLMConfig:
         for name in ("steps", "batch_size", "lora_r", "projector_hidden", "max_new_tokens"):
             if getattr(self, name) <= 0:
                 raise RadarLLMError(f"{name} must be positive, got {getattr(self, name)}")
+        if self.dtype not in _DTYPES:
+            raise RadarLLMError(f"dtype must be one of {sorted(_DTYPES)}, got {self.dtype!r}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise RadarLLMError(f"device must be 'cpu' or 'cuda', got {self.device!r}")
 
@@ -454,6 +458,12 @@ class RadarLLM(nn.Module):
             top_k=None,
         )
 
+    def train(self, mode: bool = True) -> RadarLLM:
+        """Train mode for projector and LM; the frozen encoder always stays in eval mode."""
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
     def trainable_parameter_names(self) -> list[str]:
         """Names of the parameters the optimiser updates (projector and LoRA only)."""
         return [name for name, p in self.named_parameters() if p.requires_grad]
@@ -600,7 +610,7 @@ def build_radar_llm(
             base_model.save_pretrained(Path(work_dir) / "base")
             tokenizer.save_pretrained(Path(work_dir) / "base")
     else:
-        base_model, tokenizer = load_base_lm(config.base)
+        base_model, tokenizer = load_base_lm(config.base, dtype=_DTYPES[config.dtype])
     _add_radar_token(tokenizer)
     for parameter in base_model.parameters():
         parameter.requires_grad_(False)
@@ -652,7 +662,7 @@ def load_radar_llm(
     if device is not None:
         config = replace(config, device=device)
     tiny_dir = _tiny_base_dir(root) if config.base == TINY_BASE else None
-    base_model, _ = load_base_lm(config.base, tiny_dir=tiny_dir)
+    base_model, _ = load_base_lm(config.base, tiny_dir=tiny_dir, dtype=_DTYPES[config.dtype])
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(root / "tokenizer", local_files_only=True)

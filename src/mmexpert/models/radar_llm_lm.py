@@ -130,7 +130,9 @@ def load_base_lm(base: str, tiny_dir: Path | None = None, dtype: Any = None) -> 
             raise RadarLLMError(str(error)) from error
         folder, name = str(path.parent), path.name
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(
+            folder, gguf_file=name, local_files_only=True, dtype=dtype
+        )
         return model, tokenizer
     try:
         tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)

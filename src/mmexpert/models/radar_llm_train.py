@@ -123,7 +123,8 @@ def load_radar_text_data(
             except (StoreError, KeyError) as error:
                 raise RadarLLMError(
                     f"store {store_dir} has no split {config.split_name!r}/{split!r} ({error}); "
-                    "save one with `mmexpert dataset split` or train on every sample (split=None, CLI --split all)"
+                    "save one with `mmexpert dataset split` or train on every sample "
+                    "(split=None, CLI --split all)"
                 ) from error
         records = store.records(sample_ids)
         if not records:
