@@ -75,7 +75,7 @@ def main() -> None:
         seen_meta = [
             {**r.metadata, "sample_id": r.sample_id} for r in records if r.activity in SEEN
         ]
-        split = leak_free_split(seen_meta, test_fraction=0.25, seed=args.seed)
+        split = leak_free_split(seen_meta, test_fraction=0.25, seed=args.seed, encoder="minilm")
         leakage = check_split(seen_meta, split.train, split.test, encoder="minilm")
         unseen_ids = [r.sample_id for r in records if r.activity in UNSEEN]
         assignment = {**split.assignment(), **{sid: "unseen" for sid in unseen_ids}}

@@ -112,6 +112,24 @@ def test_near_duplicate_captions_are_caught_by_embedding_similarity():
     assert 0.9 < NEAR_DUPLICATE_THRESHOLD < 1.0
 
 
+def test_the_grouped_split_with_caption_clusters_passes_the_embedding_check(metadata):
+    near = {
+        **metadata[2],
+        "sample_id": "near",
+        "motion_program": None,
+        "captions": [metadata[2]["captions"][0].replace(",", " and")],
+    }
+    items = [*metadata, near]
+    split = leak_free_split(
+        items, test_fraction=0.25, seed=3, encoder="ngram", near_duplicate_threshold=0.9
+    )
+    assert ("near" in split.test) == ("s02" in split.test)
+    report = check_split(
+        items, split.train, split.test, encoder="ngram", near_duplicate_threshold=0.9
+    )
+    assert not report.leaks
+
+
 @pytest.mark.slow
 def test_minilm_flags_a_rewording_at_the_stated_threshold():
     train = [

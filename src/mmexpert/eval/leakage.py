@@ -253,12 +253,54 @@ def check_split(
     return report
 
 
-def leak_free_group_key(program_decimals: int = 1) -> Any:
+def caption_clusters(
+    captions: Sequence[str],
+    encoder: str = "minilm",
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+) -> dict[str, int]:
+    """Cluster normalised captions: two captions whose embeddings reach the threshold share a
+    cluster (transitively, union-find).
+
+    Returns
+    -------
+    dict
+        Normalised caption -> cluster id.
+    """
+    from mmexpert.plan.encoder import EncoderUnavailableError, make_encoder
+
+    texts = sorted({normalise_caption(text) for text in captions})
+    if not texts:
+        return {}
+    try:
+        vectors = make_encoder(encoder).encode(texts)
+    except EncoderUnavailableError:
+        vectors = make_encoder("ngram").encode(texts)
+    parent = list(range(len(texts)))
+
+    def find(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    rows, columns = np.nonzero(np.triu(vectors @ vectors.T, 1) >= near_duplicate_threshold)
+    for row, column in zip(rows.tolist(), columns.tolist(), strict=True):
+        parent[find(row)] = find(column)
+    return {text: find(index) for index, text in enumerate(texts)}
+
+
+def leak_free_group_key(
+    program_decimals: int = 1, clusters: Mapping[str, int] | None = None
+) -> Any:
     """Group-key function for :func:`~mmexpert.data.splits.grouped_split`: the rounded motion
-    program and every normalised caption, so samples sharing either stay on one side."""
+    program and every caption (or its near-duplicate cluster), so samples sharing either stay
+    on one side."""
 
     def keys(metadata: Mapping[str, Any]) -> list[str]:
-        found = [f"caption:{text}" for text in _captions(metadata)]
+        found = [
+            f"caption:{clusters[text]}" if clusters and text in clusters else f"caption:{text}"
+            for text in _captions(metadata)
+        ]
         if metadata.get("motion_program") is not None:
             found.append(f"program:{rounded_key(metadata['motion_program'], program_decimals)}")
         return found
@@ -266,6 +308,22 @@ def leak_free_group_key(program_decimals: int = 1) -> Any:
     return keys
 
 
-def leak_free_split(source: Any, test_fraction: float = 0.2, seed: int = 0) -> GroupedSplit:
-    """A grouped split with no shared program (rounded) and no shared caption."""
-    return grouped_split(source, leak_free_group_key(), test_fraction=test_fraction, seed=seed)
+def leak_free_split(
+    source: Any,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+    encoder: str | None = None,
+    near_duplicate_threshold: float = NEAR_DUPLICATE_THRESHOLD,
+) -> GroupedSplit:
+    """A grouped split with no shared program (rounded) and no shared caption; with an
+    ``encoder`` (``"minilm"`` or ``"ngram"``) near-duplicate captions are grouped too, so the
+    split also passes the embedding check of :func:`check_split`."""
+    items = _items(source)
+    clusters = None
+    if encoder is not None:
+        every = [text for item in items.values() for text in item.get("captions") or []]
+        clusters = caption_clusters(every, encoder, near_duplicate_threshold)
+    metadata = [{**item, "sample_id": sample_id} for sample_id, item in items.items()]
+    return grouped_split(
+        metadata, leak_free_group_key(clusters=clusters), test_fraction=test_fraction, seed=seed
+    )
