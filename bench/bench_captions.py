@@ -25,6 +25,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,6 +87,9 @@ def main() -> None:
     parser.add_argument("--store", type=Path, default=None, help="reuse/keep the dataset here")
     parser.add_argument("--out", type=Path, default=None, help="keep the model here")
     parser.add_argument("--no-embeddings", action="store_true", help="skip MiniLM cosine")
+    parser.add_argument(
+        "--qa-steps", type=int, default=0, help="then train stage 2 (captions + QA) this long"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -215,7 +219,67 @@ def main() -> None:
         "torch_threads": args.threads,
         "cpu_count": os.cpu_count(),
     }
+    if args.qa_steps:
+        result["stage2"] = stage2_qa(args, config, store_dir, out_dir, test, views)
     print(json.dumps(result, indent=2))
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.lower().replace(".", " ").replace(",", " ").split())
+
+
+def stage2_qa(
+    args: argparse.Namespace,
+    config: Any,
+    store_dir: Path,
+    stage1_dir: Path,
+    test: Any,
+    views: tuple[str, ...],
+) -> dict[str, Any]:
+    """Stage 2 from the stage-1 model; exact-match QA accuracy per question kind on the test
+    split, with the same radar-shuffled control."""
+    from dataclasses import replace
+
+    from mmexpert.models.radar_llm import ask, load_radar_llm
+    from mmexpert.models.radar_llm_train import train_radar_llm
+
+    config2 = replace(config, stage=2, steps=args.qa_steps, init_from=str(stage1_dir))
+    out2 = stage1_dir.parent / (stage1_dir.name + "_stage2")
+    started = time.perf_counter()
+    report = train_radar_llm(config2, store_dir, out2, resume=False)
+    train_s = time.perf_counter() - started
+    model = load_radar_llm(out2)
+    shift = np.roll(np.arange(len(test)), 1)
+    per_kind: dict[str, list[bool]] = {}
+    shuffled_kind: dict[str, list[bool]] = {}
+    examples = []
+    for index in range(len(test)):
+        own = {view: test.radar[view][index : index + 1] for view in views}
+        other = {view: test.radar[view][shift[index] : shift[index] + 1] for view in views}
+        for pair in test.qa[index]:
+            answer = ask(model, own, pair["question"])
+            blind = ask(model, other, pair["question"])
+            kind = pair.get("kind", "qa")
+            per_kind.setdefault(kind, []).append(_normalise(answer) == _normalise(pair["answer"]))
+            shuffled_kind.setdefault(kind, []).append(
+                _normalise(blind) == _normalise(pair["answer"])
+            )
+            if len(examples) < 4:
+                examples.append(
+                    {"question": pair["question"], "answer": answer, "reference": pair["answer"]}
+                )
+    return {
+        "train_steps": report.steps,
+        "train_s": round(train_s, 1),
+        "first_loss": round(report.first_loss, 3),
+        "last_loss": round(report.last_loss, 3),
+        "qa_exact_match": {k: round(float(np.mean(v)), 4) for k, v in per_kind.items()},
+        "qa_exact_match_radar_shuffled": {
+            k: round(float(np.mean(v)), 4) for k, v in shuffled_kind.items()
+        },
+        "qa_pairs": {k: len(v) for k, v in per_kind.items()},
+        "examples": examples,
+    }
 
 
 if __name__ == "__main__":

@@ -160,7 +160,9 @@ def _load_model(model_dir: Path, device: str) -> Any:
     from mmexpert.models.radar_llm import RadarLLMError, load_radar_llm
 
     try:
-        return load_radar_llm(model_dir, device=device)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # transformers deprecation notes
+            return load_radar_llm(model_dir, device=device)
     except RadarLLMError as error:
         raise _fail(str(error)) from None
 
