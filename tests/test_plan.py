@@ -276,7 +276,13 @@ def test_contradiction_check_catches_sides_counts_directions_and_other_activitie
         "A man punches 4 times with his right hand.", facts, vocabulary
     )
     assert "jumping jacks" in contradiction(
-        "A man does four jumping jacks, left arm first.", facts, vocabulary
+        "A man jabs four times with his left hand between jumping jacks.", facts, vocabulary
+    )
+    assert "drops the action" in contradiction(
+        "A man leans four times to the left.", facts, vocabulary
+    )
+    assert "more than one person" in contradiction(
+        "A man and a woman jab four times with the left hand.", facts, vocabulary
     )
     fall = parse_program({"segments": [{"primitive": "fall_forward"}]})
     fall_facts = key_facts(canonical_caption(fall), "falling", fall)
@@ -330,7 +336,10 @@ def test_garbage_paraphrases_are_rejected_with_reasons_and_samples_keep_their_ca
         try:
             return next(garbage)
         except StopIteration:
-            return f"{flipped}\nA person sits on the sofa watching the evening news."
+            return (
+                f"{flipped}\nA person sits on the sofa watching the evening news.\n"
+                "Jacks and squat racks fill the old kitchen where bread and coffee smell."
+            )
 
     plan = make_plan(
         "squats and jumping jacks",
@@ -343,6 +352,7 @@ def test_garbage_paraphrases_are_rejected_with_reasons_and_samples_keep_their_ca
     rejected = plan.report.paraphrases_rejected
     assert rejected.get("empty or unparseable reply", 0) >= 3
     assert any(reason.startswith("names another activity") for reason in rejected)
+    assert any(reason.startswith("drops the action") for reason in rejected)
     assert rejected.get("meaning drifted (cosine below threshold)", 0) >= 1
     assert plan.report.paraphrases_kept == 0
     assert all(s.captions == [s.description] for s in plan.samples)

@@ -56,6 +56,7 @@ class KeyFacts:
     words: set[str] = field(default_factory=set)  # sides, directions, speeds stated
     activity: str = ""
     caption: str = ""  # the canonical caption, normalized
+    primitives: list[str] = field(default_factory=list)  # the program's primitives
 
 
 def _level(spec: dict[str, Any], value: float) -> str:
@@ -282,7 +283,52 @@ def key_facts(caption: str, activity: str, program: MotionProgram) -> KeyFacts:
         words=words,
         activity=activity,
         caption=" ".join(_tokens(caption)),
+        primitives=[segment.primitive for segment in program.segments],
     )
+
+
+ACTION_STEMS: dict[str, tuple[str, ...]] = {
+    "walk_forward": ("walk", "stroll", "step", "approach", "head"),
+    "walk_turn": ("turn",),
+    "walk_circle": ("circl",),
+    "walk_backward": ("backward", "back up", "backs up", "backing"),
+    "walk_sideways": ("side", "sideways"),
+    "run": ("run", "sprint", "jog", "dash"),
+    "jog_in_place": ("jog", "run"),
+    "jump_vertical": ("jump", "hop", "leap"),
+    "jump_forward": ("jump", "hop", "leap", "bound"),
+    "jumping_jacks": ("jack", "star jump"),
+    "squat": ("squat", "knee bend"),
+    "lunge": ("lunge",),
+    "boxing": ("box", "punch", "jab", "hook", "uppercut", "spar"),
+    "punch": ("punch", "jab", "hook", "uppercut", "strike", "hit"),
+    "kick": ("kick",),
+    "arm_circles": ("circl",),
+    "stretch": ("stretch", "reach", "bend", "touch"),
+    "fall_forward": ("fall", "fell", "collaps", "topple"),
+    "fall_backward": ("fall", "fell", "collaps", "topple"),
+    "fall_sideways": ("fall", "fell", "collaps", "topple"),
+    "lie_down": ("lie", "lies", "lying", "lay"),
+    "get_up": ("get", "gets", "rise", "rises", "stand", "up"),
+    "sit_down": ("sit", "sat", "seat"),
+    "stand_up": ("stand", "rise", "rises", "get", "gets", "up"),
+    "bend_pick_up": ("bend", "pick", "stoop", "lift"),
+    "stand": ("stand", "still", "breath", "idle"),
+    "wave": ("wave", "waving"),
+    "clap": ("clap", "applau"),
+    "drink": ("drink", "sip"),
+    "phone_to_ear": ("phone",),
+    "swipe_left": ("swip", "sweep"),
+    "swipe_right": ("swip", "sweep"),
+    "push": ("push",),
+    "pull": ("pull",),
+    "circle_gesture": ("circl",),
+    "knock": ("knock",),
+    "raise_hands": ("raise", "rais", "lift", "up"),
+}
+"""Word stems a paraphrase must contain for each primitive of the program (one of)."""
+
+PERSON_NOUNS = ("man", "woman", "boy", "girl", "person", "lady", "guy", "child", "kid", "people")
 
 
 def contradiction(paraphrase: str, facts: KeyFacts, vocabulary: list[str]) -> str:
@@ -290,7 +336,8 @@ def contradiction(paraphrase: str, facts: KeyFacts, vocabulary: list[str]) -> st
 
     Checks: every stated count appears (as digits or a word); no side/direction/speed word
     opposite to a stated one appears unless the caption also states it; no other activity
-    of the vocabulary is named.
+    of the vocabulary is named; each action of the program is named (a stem of
+    :data:`ACTION_STEMS`); one person only.
     """
     tokens = _tokens(paraphrase)
     token_set = set(tokens)
@@ -309,6 +356,13 @@ def contradiction(paraphrase: str, facts: KeyFacts, vocabulary: list[str]) -> st
         stem = other.split()[0][:4]  # "walking" -> "walk": the caption may say "walks"
         if re.search(rf"\b{re.escape(other)}\b", text) and stem not in facts.caption:
             return f"names another activity ({other!r})"
+    joined = text
+    for primitive in facts.primitives:
+        if not any(stem in joined for stem in ACTION_STEMS.get(primitive, ())):
+            return f"drops the action ({primitive})"
+    people = sum(token in PERSON_NOUNS for token in tokens)
+    if people > 1 or ({"two", "both"} & token_set and {"people", "persons"} & token_set):
+        return "mentions more than one person"
     return ""
 
 

@@ -191,7 +191,7 @@ class ActivityList(BaseModel):
             if isinstance(item, dict):  # e.g. {"name": "walking", ...}
                 item = item.get("name") or item.get("activity") or ""
             text = " ".join(str(item).strip().strip(".").split()).lower()
-            if text and len(text.split()) <= 6 and len(text) <= 60:
+            if len(text) >= 3 and len(text.split()) <= 6 and len(text) <= 60:
                 cleaned.append(text)
         # a small model loops ("jumping", "jumping", ...): keep the first 12 distinct names
         return list(dict.fromkeys(cleaned))[:12]
