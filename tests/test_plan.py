@@ -567,3 +567,19 @@ def test_cli_writes_a_plan_and_prints_the_summary(tmp_path):
         app, ["--scenario", RADHAR, "--count", "7", "--out", str(out), "--replay"]
     )
     assert replay.exit_code == 2 and "--cache" in replay.output
+
+
+def test_subjects_follow_the_population_the_scenario_names(encoder):
+    from mmexpert.plan.planner import scenario_population
+
+    assert scenario_population(FALLS) == "elder"
+    assert scenario_population("kids playing in a school gym") == "child"
+    assert scenario_population(RADHAR) == "any"
+    backend = ScriptedBackend(good_reply('["falls"]'))
+    plan = make_plan(FALLS, 40, backend, encoder=encoder, progress=False, paraphrases=0)
+    assert plan.population == "elder"
+    plain = [s for s in plan.samples if "subject_variety" not in s.tags]
+    elders = sum(s.program.subject.age_group == "elder" for s in plain)
+    # P(elder) = 0.75 per sample: 14 or more of ~30 fails with probability < 1e-4
+    assert elders >= 0.5 * len(plain), (elders, len(plain))
+    assert all("elderly" in s.description for s in plain if s.program.subject.age_group == "elder")

@@ -96,6 +96,8 @@ def plan_command(
     console.print(strategies)
     report = plan.report
     rejected = sum(report.paraphrases_rejected.values())
+    if plan.population != "any":
+        console.print(f"subjects: mostly {plan.population} (the scenario says so)")
     console.print(
         f"LLM calls {report.llm_calls}, failures {len(report.llm_failures)}; paraphrases "
         f"kept {report.paraphrases_kept}, rejected {rejected}; near-duplicates resampled "
@@ -110,7 +112,7 @@ def plan_command(
         console.print(f"LLM suggested, not used: {', '.join(plan.vocabulary.suggested)}")
     for failure in report.llm_failures:
         console.print(f"[yellow]LLM failure[/] {failure}")
-    console.print("timings [s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
+    console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 
 
 if __name__ == "__main__":

@@ -157,6 +157,37 @@ class PlanReport(BaseModel):
     counts_by_tag: dict[str, int] = Field(default_factory=dict)
 
 
+Population = Literal["any", "elder", "child", "adult"]
+
+POPULATION_WORDS: dict[str, tuple[str, ...]] = {
+    "elder": (
+        "elderly",
+        "senior",
+        "seniors",
+        "old people",
+        "older adults",
+        "aged",
+        "grandma",
+        "grandpa",
+        "grandmother",
+        "grandfather",
+        "retirement",
+        "nursing home",
+    ),
+    "child": ("child", "children", "kid", "kids", "toddler", "toddlers", "pupils", "school"),
+}
+"""Scenario words that say who the subjects are."""
+
+
+def scenario_population(scenario: str) -> Population:
+    """Who the scenario is about: "elder", "child" or "any" (word match, documented above)."""
+    text = f" {_normalize(scenario)} "
+    for population, words in POPULATION_WORDS.items():
+        if any(f" {_normalize(word)} " in text for word in words):
+            return population  # type: ignore[return-value]
+    return "any"
+
+
 class Plan(BaseModel):
     """A dataset plan: what :func:`mmexpert.data.engine.load_specs` reads (``samples``)."""
 
@@ -165,6 +196,7 @@ class Plan(BaseModel):
     scenario: str
     count: int
     seed: int
+    population: Population = "any"  # who the subjects mostly are
     vocabulary: Vocabulary
     strategies: list[StrategyWeight]
     subtasks: list[Subtask]
@@ -612,6 +644,7 @@ def make_plan(
         },
     )
     planner = _Planner(scenario, backend, encoder, report)
+    population = scenario_population(scenario)
     timings: dict[str, float] = {}
 
     start = time.perf_counter()
@@ -645,7 +678,9 @@ def make_plan(
             sample_seed = _sample_seed(seed, subtask_index, slot, attempt, int(widen))
             rng = np.random.default_rng(sample_seed)
             try:
-                program, tags, scene = sample_program(activity, strategy, rng, widen=widen)
+                program, tags, scene = sample_program(
+                    activity, strategy, rng, widen=widen, population=population
+                )
             except ProgramError:
                 report.invalid_programs += 1
                 continue
@@ -739,6 +774,7 @@ def make_plan(
         scenario=scenario,
         count=count,
         seed=seed,
+        population=population,
         vocabulary=vocabulary,
         strategies=strategies,
         subtasks=subtasks,

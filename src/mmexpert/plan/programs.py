@@ -35,9 +35,24 @@ def _round(value: float, digits: int = 2) -> float:
     return float(round(value, digits))
 
 
-def sample_subject(rng: np.random.Generator, variety: bool) -> dict[str, Any]:
-    """A subject; ``variety`` favours children, elders and extreme builds/heights."""
-    age_probs = [0.4, 0.2, 0.4] if variety else [0.12, 0.76, 0.12]
+POPULATION_AGE_PROBABILITIES = {
+    "any": (0.12, 0.76, 0.12),
+    "elder": (0.05, 0.2, 0.75),
+    "child": (0.75, 0.2, 0.05),
+    "adult": (0.05, 0.9, 0.05),
+}
+"""P(child, adult, elder) of a subject by the scenario's population."""
+
+
+def sample_subject(
+    rng: np.random.Generator, variety: bool, population: str = "any"
+) -> dict[str, Any]:
+    """A subject; ``variety`` favours children, elders and extreme builds/heights.
+
+    ``population`` ("any", "elder", "child", "adult") shifts the age groups toward the
+    people the scenario is about (ignored under ``variety``).
+    """
+    age_probs = [0.4, 0.2, 0.4] if variety else list(POPULATION_AGE_PROBABILITIES[population])
     age = str(rng.choice(["child", "adult", "elder"], p=age_probs))
     sex = str(rng.choice(["female", "male"]))
     build_probs = [0.4, 0.2, 0.4] if variety else [0.25, 0.5, 0.25]
@@ -160,6 +175,7 @@ def sample_program(
     strategy: str,
     rng: np.random.Generator,
     widen: bool = False,
+    population: str = "any",
 ) -> tuple[MotionProgram, list[str], SceneSpec]:
     """Sample one program of ``activity`` under ``strategy``.
 
@@ -174,6 +190,8 @@ def sample_program(
     widen : bool
         Draw parameters from the primitive's full range (used by repair to escape
         near-duplicates).
+    population : {"any", "elder", "child", "adult"}
+        Who the scenario is about (shifts the subjects' age groups).
 
     Returns
     -------
@@ -199,7 +217,7 @@ def sample_program(
     if strategy == "confusable_pair":
         tags.append(f"confusable:{rng.choice(activity.confusable)}")
 
-    subject = sample_subject(rng, variety=strategy == "subject_variety")
+    subject = sample_subject(rng, variety=strategy == "subject_variety", population=population)
     if strategy == "subject_variety":
         tags.append(f"subject:{subject['age_group']}")
 
