@@ -271,3 +271,31 @@ def test_killed_training_process_resumes_to_the_same_weights(store, tmp_path):
     reference, resumed = _weights(straight / "model"), _weights(killed / "model")
     for key in reference:
         torch.testing.assert_close(resumed[key], reference[key], rtol=0, atol=0)
+
+
+def test_activity_positives_make_same_activity_pairs_match():
+    from mmexpert.models.encoders import EncoderConfig
+    from mmexpert.models.models import ClipConfig, RadarTextModel
+
+    encoder = EncoderConfig(kind="cnn", width=32, cnn_channels=8)
+    batch = {
+        "micro_doppler": torch.rand(3, 128, 16),
+        "mask": torch.ones(3, 16, dtype=torch.bool),
+        "label": torch.tensor([0, 0, 1]),
+        "caption": ["a man squats.", "a girl does deep squats.", "a man waves."],
+    }
+    torch.manual_seed(0)
+    by_caption = RadarTextModel(ClipConfig(encoder=encoder)).eval()
+    torch.manual_seed(0)
+    by_activity = RadarTextModel(ClipConfig(encoder=encoder, positives="activity")).eval()
+    with torch.no_grad():
+        plain, supervised = by_caption(batch), by_activity(batch)
+    torch.testing.assert_close(plain["radar_features"], supervised["radar_features"])
+    logits = by_caption.logit_scale.exp() * plain["radar_features"] @ plain["text_features"].T
+    target = torch.tensor([[0.5, 0.5, 0.0], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    expected = 0.5 * (
+        torch.nn.functional.cross_entropy(logits, target)
+        + torch.nn.functional.cross_entropy(logits.T, target)
+    )
+    torch.testing.assert_close(supervised["contrastive_loss"], expected)
+    assert not torch.allclose(plain["contrastive_loss"], expected)

@@ -33,12 +33,15 @@ class ClipConfig:
     init_temperature: float = 0.07  # CLIP's initial temperature (SigLIP starts at 0.1)
     learnable_temperature: bool = True  # learn log(1/T) or keep it fixed
     init_bias: float = -10.0  # SigLIP's initial logit bias (learnable); unused by CLIP
+    positives: str = "caption"  # pairs that count as matches: same "caption", or same "activity"
 
     family = "clip"
 
     def __post_init__(self) -> None:
         if self.loss not in CONTRASTIVE_LOSSES:
             raise ValueError(f"unknown loss {self.loss!r}; known: {list(CONTRASTIVE_LOSSES)}")
+        if self.positives not in ("caption", "activity"):
+            raise ValueError(f"positives must be 'caption' or 'activity', got {self.positives!r}")
         if self.init_temperature <= 0:
             raise ValueError(f"init_temperature must be > 0, got {self.init_temperature}")
 
@@ -113,6 +116,10 @@ class RadarTextModel(nn.Module):
         radar_features = self.encode_radar(batch)
         text_features = self.encode_text(batch["caption"])
         positives = same_text_matrix(list(batch["caption"]), radar_features.device)
+        if self.config.positives == "activity" and "label" in batch:
+            # supervised-contrastive variant: captions of the same activity also match
+            labels = batch["label"]
+            positives = positives | ((labels[:, None] == labels[None, :]) & (labels[:, None] >= 0))
         terms = self.loss(
             radar_features, text_features, self.logit_scale, self.logit_bias, positives
         )

@@ -22,6 +22,7 @@ MODEL_CONFIGS: dict[str, ModelConfig] = {
     "clip-vit-tiny": ClipConfig(encoder=_TINY_VIT),
     "clip-cnn-tiny": ClipConfig(encoder=_TINY_CNN),
     "clip-points-tiny": ClipConfig(encoder=_TINY_POINTS),
+    "clip-vit-tiny-activity": ClipConfig(encoder=_TINY_VIT, positives="activity"),
     "siglip-vit-tiny": ClipConfig(encoder=_TINY_VIT, loss="siglip", init_temperature=0.1),
     "clip-vit-small": ClipConfig(
         encoder=_SMALL_VIT, text=TextConfig(trainable="last_n", trainable_layers=2), embed_dim=256
