@@ -81,7 +81,10 @@ def main() -> None:
         assignment = {**split.assignment(), **{sid: "unseen" for sid in unseen_ids}}
         store.save_split("zeroshot", assignment)
 
-    run_dir = args.dir / f"run_{args.model}_{args.per_class}x{args.frames}_e{args.epochs}"
+    views_tag = args.views.replace(",", "+")
+    run_dir = args.dir / (
+        f"run_{args.model}_{views_tag}_{args.per_class}x{args.frames}_e{args.epochs}_s{args.seed}"
+    )
     config = TrainConfig(
         model=args.model,
         views=tuple(args.views.split(",")),
