@@ -199,7 +199,7 @@ ACTIVITY_TABLE: tuple[Activity, ...] = (
     _a(
         "falling",
         "fall, falling, falls, fall down, falling down, collapse, collapsing, "
-        "tripping, slipping and falling, fall detection",
+        "tripping, slipping and falling, fall detection, fainting, passing out, stumbling",
         [U("fall_forward", 1.0), U("fall_backward", 1.0), U("fall_sideways", 1.0)],
         "none: an involuntary fall, a safety event that needs help",
         "whole body dropping to the floor",
@@ -219,7 +219,7 @@ ACTIVITY_TABLE: tuple[Activity, ...] = (
     ),
     _a(
         "getting up",
-        "get up, getting up, getting up from the floor, rising from the floor",
+        "get up, getting up, getting up from the floor, rising from the floor, getting out of bed",
         "get_up",
         "recovering from the floor to standing",
         "whole body rising",
@@ -257,7 +257,7 @@ ACTIVITY_TABLE: tuple[Activity, ...] = (
     ),
     _a(
         "standing still",
-        "stand, standing, standing still, idle, breathing, no movement",
+        "stand, standing, standing still, idle, no movement, standing quietly",
         "stand",
         "resting upright",
         "chest moving with breathing",

@@ -384,10 +384,13 @@ class _Planner:
                 if name in matched:
                     entries[-1].source = "scenario"
             entries += [entry for name, entry in matched.items() if name not in mentioned]
-            if len(entries) == 1:
-                # one class cannot be recognised against nothing: add its look-alikes
-                for other in ACTIVITIES[entries[0].name].confusable:
-                    entries.append(self._entry(other, "contrast"))
+            # a scenario about one activity ("fall detection") needs negatives: its
+            # look-alikes, which a detector must not confuse with it
+            anchors = mentioned or [entry.name for entry in entries]
+            if len(anchors) == 1:
+                for other in ACTIVITIES[anchors[0]].confusable:
+                    if all(entry.name != other for entry in entries):
+                        entries.append(self._entry(other, "contrast"))
         if not entries:
             listing = (
                 ", ".join(
