@@ -16,7 +16,7 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -334,10 +334,3 @@ def _train(
         wall_s=wall_s,
         steps_per_s=done / wall_s if wall_s > 0 else float("nan"),
     )
-
-
-def with_overrides(config: RadarLLMConfig, **overrides: Any) -> RadarLLMConfig:
-    """``config`` with fields replaced, validated."""
-    updated = replace(config, **overrides)
-    updated.validate()
-    return updated
