@@ -13,6 +13,9 @@ from rich.table import Table
 from mmexpert.cli_args import ArgumentError, parse_target
 from mmexpert.cli_common import RadarOption, console, fail, load_radar_or_exit
 from mmexpert.cli_dataset import dataset_app, generate_command
+from mmexpert.cli_llm_models import ask_command, caption_command, train_llm
+from mmexpert.cli_models import predict_command, train_app
+from mmexpert.cli_plan import plan_command
 from mmexpert.radar.config import RadarConfigError
 
 app = typer.Typer(
@@ -32,8 +35,14 @@ render_app = typer.Typer(help="Animations.", no_args_is_help=True)
 motion_app = typer.Typer(help="Human motion primitives.", no_args_is_help=True)
 llm_app = typer.Typer(help="Language models: serve the embedded one.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
+app.command("plan")(plan_command)
 app.command("generate")(generate_command)
 app.add_typer(dataset_app, name="dataset")
+train_app.command("llm")(train_llm)
+app.add_typer(train_app, name="train")
+app.command("predict")(predict_command)
+app.command("caption")(caption_command)
+app.command("ask")(ask_command)
 app.add_typer(bench_app, name="bench")
 app.add_typer(render_app, name="render")
 app.add_typer(motion_app, name="motion")
