@@ -11,7 +11,13 @@
 
 Prints one JSON object. Example::
 
-    python bench/bench_zeroshot.py --per-class 10 --frames 64 --epochs 30 --workers 2
+    python bench/bench_zeroshot.py --per-class 20 --frames 64 --epochs 30 --workers 2
+
+Measured on the shared 2-core CPU box (seed 0, 240 clips of 64 frames, micro-Doppler only,
+30 epochs): simulation 273 s, training 24-29 s. Zero-shot accuracy on the 4 unseen classes
+(80 clips, chance 0.25): clip-vit-tiny 0.475, clip-vit-tiny-activity 0.525; on held-out
+seen clips (40 clips, 8 candidate classes): 0.65 and 0.85. One seed, small test sets: read
+them as +-0.1.
 """
 
 from __future__ import annotations
@@ -36,11 +42,11 @@ UNSEEN = ["jogging in place", "punching", "lunges", "raising hands"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-class", type=int, default=10, help="samples per activity")
+    parser.add_argument("--per-class", type=int, default=20, help="samples per activity")
     parser.add_argument("--frames", type=int, default=64, help="radar frames per clip (50/s)")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--model", default="clip-vit-tiny")
-    parser.add_argument("--views", default="micro_doppler,range_time,azimuth_time")
+    parser.add_argument("--model", default="clip-vit-tiny-activity")
+    parser.add_argument("--views", default="micro_doppler")
     parser.add_argument("--workers", type=int, default=2, help="simulation processes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
