@@ -36,18 +36,29 @@ def _open_store(directory: Path):
 
 # ----------------------------------------------------------------------------- generate
 def generate_command(
-    plan: Annotated[
-        Path,
-        typer.Option("--plan", help="Plan file: JSON list of sample specs (or {samples: [...]})."),
-    ],
     radar: Annotated[
         str,
         typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path."),
     ],
     out: Annotated[Path, typer.Option("--out", help="Dataset store folder (created or resumed).")],
+    plan: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Plan file: JSON list of sample specs (or {samples: [...]})."),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option("--scenario", help="Plan from this scenario first (instead of --plan)."),
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option("--count", min=1, help="Samples to plan (with --scenario).")
+    ] = None,
+    llm: Annotated[
+        str, typer.Option("--llm", help="Planner LLM backend: local (embedded) or openai.")
+    ] = "local",
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the plan.")] = 0,
     workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
     executor: Annotated[
-        str, typer.Option("--executor", help="process (local pool), ray or serial.")
+        str, typer.Option("--executor", help="local (process pool), ray or serial.")
     ] = "process",
     ray_address: Annotated[
         str | None,
@@ -63,19 +74,37 @@ def generate_command(
         Path | None, typer.Option("--report", help="Also write the run report as JSON.")
     ] = None,
 ) -> None:
-    """Simulate every sample of a plan into a dataset store; reruns resume.
+    """Simulate every sample of a plan (a file, or planned here from --scenario) into a
+    dataset store; reruns resume.
 
-    Exits 1 if any spec failed (the others are stored), 2 on bad arguments.
+    With ``--scenario`` the plan and its LLM response cache are written next to the store
+    (``OUT.plan.json``, ``OUT.llm_cache.sqlite``), so a rerun replays the same plan. Exits 1
+    if any spec failed (the others are stored), 2 on bad arguments.
     """
     from mmexpert.data.engine import EXECUTORS, EngineError, PlanFileError, generate, load_specs
 
+    executor = {"local": "process"}.get(executor, executor)
     if executor not in EXECUTORS:
-        raise fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        raise fail(f"--executor must be one of local, {', '.join(EXECUTORS)}, got {executor!r}")
+    if (plan is None) == (scenario is None):
+        raise fail("give either --plan FILE or --scenario TEXT --count N")
+    radar_config = load_radar_or_exit(radar)
+    if scenario is not None:
+        from mmexpert.cli_plan import build_plan, print_plan
+        from mmexpert.plan import save_plan
+
+        if count is None:
+            raise fail("--scenario needs --count N")
+        plan = out.with_name(out.name + ".plan.json")
+        cache = out.with_name(out.name + ".llm_cache.sqlite")
+        plan.parent.mkdir(parents=True, exist_ok=True)
+        planned = build_plan(scenario, count, llm, cache=cache, seed=seed)
+        save_plan(planned, plan)
+        print_plan(planned, plan)
     try:
         specs = load_specs(plan)
     except PlanFileError as error:
         raise fail(str(error)) from None
-    radar_config = load_radar_or_exit(radar)
     try:
         report = generate(
             specs,

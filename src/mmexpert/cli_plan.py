@@ -14,64 +14,45 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+from mmexpert.cli_common import console, fail
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
-
-
-def plan_command(
-    scenario: Annotated[str, typer.Option(help="The application, in a sentence or two.")],
-    count: Annotated[int, typer.Option(min=1, help="Number of samples to plan.")],
-    out: Annotated[Path, typer.Option(help="Plan file to write (JSON).")],
-    backend: Annotated[
-        str, typer.Option(help="LLM backend: local (embedded SmolLM2), openai, echo.")
-    ] = "local",
-    cache: Annotated[
-        Path | None, typer.Option(help="SQLite response cache (makes reruns reproducible).")
-    ] = None,
-    replay: Annotated[
-        bool, typer.Option(help="Use only cached LLM responses (needs --cache).")
-    ] = False,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of every random draw.")] = 0,
-    paraphrases: Annotated[
-        int, typer.Option(min=0, max=8, help="LLM paraphrases asked per sample.")
-    ] = 2,
-    encoder: Annotated[
-        str, typer.Option(help="Sentence encoder: minilm (default) or ngram (lexical).")
-    ] = "minilm",
-) -> None:
-    """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
+def build_plan(
+    scenario: str,
+    count: int,
+    backend: str = "local",
+    cache: Path | None = None,
+    replay: bool = False,
+    seed: int = 0,
+    paraphrases: int = 2,
+    encoder: str = "minilm",
+):
+    """Run the planner for the command line; errors print and exit with status 2."""
     from mmexpert.llm import LLMError, StructuredOutputError, make_backend
-    from mmexpert.plan import EncoderUnavailableError, PlanError, make_encoder, make_plan, save_plan
+    from mmexpert.plan import EncoderUnavailableError, PlanError, make_encoder, make_plan
 
     if replay and cache is None:
-        raise _fail("--replay needs --cache FILE (the responses to replay)")
+        raise fail("--replay needs --cache FILE (the responses to replay)")
     try:
         llm = make_backend(backend, cache=cache, cache_mode="replay" if replay else "readwrite")
-        sentence_encoder = make_encoder(encoder)
-        plan = make_plan(
+        return make_plan(
             scenario,
             count,
             llm,
             seed=seed,
-            encoder=sentence_encoder,
+            encoder=make_encoder(encoder),
             progress=True,
             paraphrases=paraphrases,
         )
-    except StructuredOutputError as error:
-        raise _fail(str(error)) from None
-    except (PlanError, LLMError, EncoderUnavailableError) as error:
-        raise _fail(str(error)) from None
-    save_plan(plan, out)
+    except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
+        raise fail(str(error)) from None
 
-    table = Table(title=f"plan: {count} samples -> {out}")
+
+def print_plan(plan, out: Path) -> None:
+    """The plan summary: activities x quotas, strategies, LLM and filter counts."""
+    table = Table(title=f"plan: {plan.count} samples -> {out}")
     table.add_column("activity")
     table.add_column("source")
     table.add_column("primitives")
@@ -113,6 +94,35 @@ def plan_command(
     for failure in report.llm_failures:
         console.print(f"[yellow]LLM failure[/] {failure}")
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
+
+
+def plan_command(
+    scenario: Annotated[str, typer.Option(help="The application, in a sentence or two.")],
+    count: Annotated[int, typer.Option(min=1, help="Number of samples to plan.")],
+    out: Annotated[Path, typer.Option(help="Plan file to write (JSON).")],
+    backend: Annotated[
+        str, typer.Option(help="LLM backend: local (embedded SmolLM2), openai, echo.")
+    ] = "local",
+    cache: Annotated[
+        Path | None, typer.Option(help="SQLite response cache (makes reruns reproducible).")
+    ] = None,
+    replay: Annotated[
+        bool, typer.Option(help="Use only cached LLM responses (needs --cache).")
+    ] = False,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every random draw.")] = 0,
+    paraphrases: Annotated[
+        int, typer.Option(min=0, max=8, help="LLM paraphrases asked per sample.")
+    ] = 2,
+    encoder: Annotated[
+        str, typer.Option(help="Sentence encoder: minilm (default) or ngram (lexical).")
+    ] = "minilm",
+) -> None:
+    """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
+    from mmexpert.plan import save_plan
+
+    plan = build_plan(scenario, count, backend, cache, replay, seed, paraphrases, encoder)
+    save_plan(plan, out)
+    print_plan(plan, out)
 
 
 if __name__ == "__main__":

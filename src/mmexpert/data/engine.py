@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from mmexpert.data.samples import generator_code_hash, make_sample, spec_sample_id
-from mmexpert.data.simulation import DEMO_ROOM, Room, simulate_person
+from mmexpert.data.simulation import room_from_spec, simulate_person
 from mmexpert.data.store import DatasetStore
 from mmexpert.data.store_files import SampleFileWriter, SampleRecord
 from mmexpert.data.store_schema import DatasetSchema, StoreError, radar_schema
@@ -47,9 +47,6 @@ from mmexpert.radar.config import RadarConfig
 
 Executor = Literal["serial", "process", "ray"]
 EXECUTORS: tuple[str, ...] = ("serial", "process", "ray")
-
-ROOMS: dict[str, Room] = {"empty": Room(), "demo": DEMO_ROOM}
-"""``SceneSpec.room`` name -> the static surroundings simulated around the person."""
 
 
 class EngineError(Exception):
@@ -253,7 +250,9 @@ def _run_task(task: _Task) -> _Outcome:
             seed=spec.seed,
             num_frames=task.options.get("num_frames"),
             mount_height_m=spec.scene.mount_height_m,
-            room=ROOMS[spec.scene.room],
+            tilt_rad=spec.scene.tilt_rad,
+            noise_figure_offset_db=spec.scene.noise_figure_offset_db,
+            room=room_from_spec(spec.scene.room, spec.seed),
             keep_adc=bool(task.options.get("keep_adc", False)),
             chain=ProcessingChain(MMEXPERT_VIEWS),
         )

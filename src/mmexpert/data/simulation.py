@@ -25,6 +25,7 @@ from mmexpert.body.model import BodyConfig, BodyModel, BodyScatterers
 from mmexpert.data.products import SimulationProducts, process
 from mmexpert.dsp.chain import ProcessingChain
 from mmexpert.motion import Motion, MotionProgram, synthesize
+from mmexpert.plan.spec import RoomSpec
 from mmexpert.radar.config import RadarConfig
 from mmexpert.radar.scene import (
     Scene,
@@ -50,6 +51,45 @@ DEMO_ROOM = Room(
     walls=(Wall(point_m=np.array([2.5, 0.0, 0.0]), normal_m=np.array([-1.0, 0.0, 0.0])),),
 )
 """A living-room-like demo: three pieces of furniture and a side wall at x = 2.5 m."""
+
+
+NAMED_ROOMS: dict[str, Room] = {"empty": Room(), "demo": DEMO_ROOM}
+"""Rooms a scene spec can name."""
+
+
+def room_from_spec(room: str | RoomSpec, seed: int = 0) -> Room:
+    """The :class:`Room` of a scene spec: a named room, or a box built from a
+    :class:`~mmexpert.plan.spec.RoomSpec` (walls with non-zero reflectivity, furniture
+    placed uniformly by ``seed`` at 0.2-1.2 m height, at least 1 m from the radar)."""
+    if isinstance(room, str):
+        return NAMED_ROOMS[room]
+    walls = []
+    if room.side_wall_reflectivity > 0:
+        walls.append(
+            Wall(
+                point_m=np.array([room.width_m / 2, 0.0, 0.0]),
+                normal_m=np.array([-1.0, 0.0, 0.0]),
+                reflection_coefficient=room.side_wall_reflectivity,
+            )
+        )
+    if room.back_wall_reflectivity > 0:
+        walls.append(
+            Wall(
+                point_m=np.array([0.0, room.depth_m, 0.0]),
+                normal_m=np.array([0.0, -1.0, 0.0]),
+                reflection_coefficient=room.back_wall_reflectivity,
+            )
+        )
+    rng = np.random.default_rng(seed)
+    furniture = []
+    while len(furniture) < room.furniture:
+        point = (
+            rng.uniform(-room.width_m / 2 + 0.2, room.width_m / 2 - 0.2),
+            rng.uniform(1.0, room.depth_m - 0.2),
+            rng.uniform(0.2, 1.2),
+        )
+        furniture.append(tuple(round(v, 3) for v in point))
+    return Room(furniture_m=tuple(furniture), walls=tuple(walls))
 
 
 def simulate_point_targets(
@@ -128,6 +168,8 @@ def simulate_person(
     body: BodyConfig | None = None,
     keep_adc: bool = True,
     chain: ProcessingChain | None = None,
+    tilt_rad: float = 0.0,
+    noise_figure_offset_db: float = 0.0,
 ) -> SimulationProducts:
     """Simulate one person performing a motion program in front of the radar.
 
@@ -145,6 +187,10 @@ def simulate_person(
         Furniture and walls; default: an empty, wall-less room.
     keep_adc
         Keep the raw cube (about 1 MB per frame of the 1843 presets).
+    tilt_rad
+        Radar pitch [rad], positive up.
+    noise_figure_offset_db
+        Added to the device's receiver noise figure [dB] (domain randomization).
     chain
         The processing chain; default ``ProcessingChain()`` (the dataset engine passes
         ``ProcessingChain(MMEXPERT_VIEWS)`` for fixed map sizes).
@@ -157,7 +203,12 @@ def simulate_person(
     """
     rng = np.random.default_rng(seed)
     motion = synthesize(program, fps=30.0, rng=rng)
-    radar = mounted(radar, mount_height_m)
+    radar = mounted(radar, mount_height_m, tilt_rad)
+    if noise_figure_offset_db:
+        receiver = dataclasses.replace(
+            radar.receiver, noise_figure_db=radar.receiver.noise_figure_db + noise_figure_offset_db
+        )
+        radar = dataclasses.replace(radar, receiver=receiver)
     frames = num_frames or max(1, int(motion.duration_s * radar.frame_rate_hz))
     duration = frames / radar.frame_rate_hz
     scatterers = body_scatterers(motion, radar, duration, body)

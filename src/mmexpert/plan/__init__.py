@@ -52,7 +52,7 @@ from mmexpert.plan.planner import (
     scenario_mentions,
 )
 from mmexpert.plan.programs import sample_program
-from mmexpert.plan.spec import QAPair, SampleSpec, SceneSpec
+from mmexpert.plan.spec import QAPair, RoomSpec, SampleSpec, SceneSpec
 from mmexpert.plan.strategies import STRATEGIES, Strategy, apportion
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "PrimitiveUse",
     "QAPair",
     "SampleSpec",
+    "RoomSpec",
     "SceneSpec",
     "SimilarityThresholds",
     "Strategy",

@@ -16,7 +16,7 @@ import numpy as np
 from mmexpert.motion import MotionProgram, parse_program, primitive_parameters
 from mmexpert.motion.primitives import get_primitive
 from mmexpert.plan.activities import Activity, PrimitiveUse
-from mmexpert.plan.spec import SceneSpec
+from mmexpert.plan.spec import RoomSpec, SceneSpec
 from mmexpert.plan.strategies import (
     INTENSITY_PARAMETERS,
     INVERSE_SPEED_PARAMETERS,
@@ -170,6 +170,28 @@ def _speed_mps(primitive: str, parameters: dict[str, Any]) -> float:
     return 0.0
 
 
+def sample_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> SceneSpec:
+    """Domain randomization of the surroundings: radar height and tilt, receiver noise
+    figure, room size, an optional reflecting side wall (half the rooms) and 0-4 pieces of
+    static furniture. The room always contains the person's start with 1.5 m to spare."""
+    width = _round(rng.uniform(3.5, 8.0), 1)
+    width = max(width, _round(2 * abs(start_xy_m[0]) + 1.5, 1))
+    depth = _round(max(start_xy_m[1] + 1.5, rng.uniform(5.0, 10.0)), 1)
+    side_wall = _round(rng.uniform(0.1, 0.5), 2) if rng.random() < 0.5 else 0.0
+    room = RoomSpec(
+        width_m=width,
+        depth_m=depth,
+        side_wall_reflectivity=side_wall,
+        furniture=int(rng.integers(0, 5)),
+    )
+    return SceneSpec(
+        mount_height_m=_round(rng.uniform(0.8, 1.5), 2),
+        tilt_rad=_round(rng.uniform(-0.2, 0.05), 3),
+        noise_figure_offset_db=_round(rng.uniform(-2.0, 4.0), 1),
+        room=room,
+    )
+
+
 def sample_program(
     activity: Activity,
     strategy: str,
@@ -286,5 +308,5 @@ def sample_program(
             "segments": segments,
         }
     )
-    scene = SceneSpec(mount_height_m=_round(rng.uniform(0.8, 1.5), 2), room="empty")
+    scene = sample_scene(start, rng)
     return program, tags, scene

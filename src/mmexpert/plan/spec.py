@@ -27,13 +27,34 @@ class QAPair(BaseModel):
     answer: str = Field(min_length=1)
 
 
+class RoomSpec(BaseModel):
+    """A box-shaped room around the radar (at x = 0, y = 0, looking along +y)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    width_m: float = Field(5.0, ge=2.0, le=20.0, description="side walls at x = +-width/2 [m]")
+    depth_m: float = Field(7.0, ge=2.0, le=30.0, description="back wall at y = depth [m]")
+    side_wall_reflectivity: float = Field(
+        0.0, ge=0.0, le=1.0, description="amplitude reflection of the right wall (0: absent)"
+    )
+    back_wall_reflectivity: float = Field(
+        0.0, ge=0.0, le=1.0, description="amplitude reflection of the back wall (0: absent)"
+    )
+    furniture: int = Field(0, ge=0, le=20, description="static reflectors, placed by the seed")
+
+
 class SceneSpec(BaseModel):
-    """The surroundings of the person (radar mounting and room)."""
+    """The surroundings of the person and the radar's mounting (domain randomization)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     mount_height_m: float = Field(1.0, ge=0.2, le=3.0, description="radar height [m]")
-    room: Literal["empty", "demo"] = "empty"  # see mmexpert.data.simulation rooms
+    tilt_rad: float = Field(0.0, ge=-0.6, le=0.6, description="radar pitch, + up [rad]")
+    noise_figure_offset_db: float = Field(
+        0.0, ge=-6.0, le=12.0, description="added to the device's noise figure [dB]"
+    )
+    # A named room of mmexpert.data.simulation ("empty", "demo") or a parametric one.
+    room: Literal["empty", "demo"] | RoomSpec = "empty"
 
 
 class SampleSpec(BaseModel):
