@@ -244,3 +244,36 @@ def test_llm_serve_speaks_the_openai_protocol(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_generate_from_a_scenario_plans_then_generates(tmp_path):
+    from mmexpert.data.store import DatasetStore
+
+    out = tmp_path / "ds"
+    args = (
+        "generate",
+        "--scenario",
+        "boxing and squats",
+        "--count",
+        "2",
+        "--radar",
+        "iwr1843-udoppler",
+        "--out",
+        out,
+        "--llm",
+        "echo",
+        "--executor",
+        "serial",
+        "--num-frames",
+        "5",
+        "--no-progress",
+    )
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ds.plan.json").exists()
+    with DatasetStore.open(out) as store:
+        activities = sorted(r.metadata["activity"] for r in store.records())
+    assert activities == ["boxing", "squats"]
+    rerun = run(*args)
+    assert "skipped 2" in " ".join(rerun.output.split())
+    assert run("generate", "--radar", "iwr1843-udoppler", "--out", out).exit_code == 2
