@@ -19,15 +19,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(code=2)
+from mmexpert.cli_common import console, err_console, fail
 
 
 def train_llm(
@@ -87,7 +80,7 @@ def train_llm(
     chosen = tuple(name.strip() for name in views.split(",") if name.strip())
     unknown = [name for name in chosen if name not in view_bins]
     if unknown or not chosen:
-        raise _fail(f"unknown views {unknown}; choose among {list(view_bins)}")
+        raise fail(f"unknown views {unknown}; choose among {list(view_bins)}")
     patch = 8 if window % 8 == 0 else 4 if window % 4 == 0 else 1
     encoder = MapPatchEncoderConfig(
         views=chosen,
@@ -125,7 +118,7 @@ def train_llm(
             warnings.simplefilter("ignore", FutureWarning)
             report = train_radar_llm(config, data, out, progress=show, resume=not fresh)
     except RadarLLMError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     summary = {
         key: str(value) if isinstance(value, Path) else value
         for key, value in asdict(report).items()
@@ -142,9 +135,9 @@ def _load_sample(target: str) -> Any:
         try:
             return SimulationProducts.load(path).maps_db
         except ProductsFileError as error:
-            raise _fail(str(error)) from None
+            raise fail(str(error)) from None
     if ":" not in target:
-        raise _fail(f"{target} is neither a products .npz file nor STORE_DIR:SAMPLE_ID")
+        raise fail(f"{target} is neither a products .npz file nor STORE_DIR:SAMPLE_ID")
     folder, sample_id = target.rsplit(":", 1)
     from mmexpert.data.store import DatasetStore
     from mmexpert.data.store_schema import StoreError
@@ -153,7 +146,7 @@ def _load_sample(target: str) -> Any:
         with DatasetStore.open(folder) as store:
             return store.read(sample_id).arrays
     except (StoreError, KeyError, OSError) as error:
-        raise _fail(f"cannot read sample {sample_id!r} from {folder}: {error}") from None
+        raise fail(f"cannot read sample {sample_id!r} from {folder}: {error}") from None
 
 
 def _load_model(model_dir: Path, device: str) -> Any:
@@ -164,7 +157,7 @@ def _load_model(model_dir: Path, device: str) -> Any:
             warnings.simplefilter("ignore", FutureWarning)  # transformers deprecation notes
             return load_radar_llm(model_dir, device=device)
     except RadarLLMError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 def caption_command(
@@ -182,7 +175,7 @@ def caption_command(
             warnings.simplefilter("ignore", UserWarning)
             console.print(caption(loaded, maps))
     except RadarLLMError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 def ask_command(
@@ -201,7 +194,7 @@ def ask_command(
             warnings.simplefilter("ignore", UserWarning)
             console.print(ask(loaded, maps, question))
     except RadarLLMError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 standalone_app = typer.Typer(help="Radar LLM commands.", no_args_is_help=True)
