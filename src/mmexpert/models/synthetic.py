@@ -3,9 +3,10 @@
 :func:`synthetic_specs` draws, for each activity of the planner's vocabulary, programs with
 varied parameters, subjects and placements (``plan.programs.sample_program``), keeps only the
 activity's own segment (lead-ins such as "walk to the chair" are dropped so that a short clip
-shows the activity), and captions each with the template caption of the program and a rephrasing
-of it (so captions are specific to a sample, as the planner's are). :func:`build_synthetic_store` simulates them with the
-dataset engine (real FMCW simulation and device chain; no random maps).
+shows the activity), and captions each with the template caption of the program and a
+rephrasing of it (so captions are specific to a sample, as the planner's are).
+:func:`build_synthetic_store` simulates them with the dataset engine (real FMCW simulation
+and device chain; no random maps).
 """
 
 from __future__ import annotations
