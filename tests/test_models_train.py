@@ -299,3 +299,65 @@ def test_activity_positives_make_same_activity_pairs_match():
     )
     torch.testing.assert_close(supervised["contrastive_loss"], expected)
     assert not torch.allclose(plain["contrastive_loss"], expected)
+
+
+def test_cli_train_clip_with_a_partly_trainable_text_tower_and_predict(store, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "clip"
+    result = runner.invoke(
+        standalone_app,
+        [
+            "train",
+            "clip",
+            "--data",
+            str(store),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--window",
+            str(FRAMES),
+            "--batch-size",
+            "6",
+            "--text-train",
+            "last_n",
+            "--text-layers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    loaded = load_model(out / "model")
+    assert loaded.config.text.trainable == "last_n"
+    saved = _weights(out / "model")
+    assert any(key.startswith("text.bert.") for key in saved), "a trained text tower is saved"
+    result = runner.invoke(
+        standalone_app,
+        [
+            "predict",
+            "--model",
+            str(out / "model"),
+            "--data",
+            str(store),
+            "--classes",
+            "squats,walking,jumping jacks",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(rows) == 12
+    assert all(set(row["scores"]) == {"squats", "walking", "jumping jacks"} for row in rows)
+    wrong = runner.invoke(
+        standalone_app,
+        [
+            "train",
+            "clip",
+            "--data",
+            str(store),
+            "--out",
+            str(tmp_path / "x"),
+            "--model",
+            "classifier-cnn-tiny",
+        ],
+    )
+    assert wrong.exit_code == 1 and "not a radar-text config" in " ".join(wrong.output.split())
