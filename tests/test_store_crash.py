@@ -16,7 +16,7 @@ import pytest
 from mmexpert.data.store import DatasetStore
 
 # The writer: deterministic samples keyed by index; skips ids already recorded (as the engine
-# does), prints "ready" once the store is open (recovery done), then writes until the end.
+# does), prints "ready" once the store is open (recovery done), "wrote" after each sample.
 WRITER_CODE = """
 import sys
 import numpy as np
@@ -38,6 +38,7 @@ for index in range(count):
     }
     metadata = {"activity": ["walk", "sit", "wave"][index % 3], "seeds": {"noise": index}}
     store.put(Sample(sample_id, arrays, metadata))
+    print("wrote", flush=True)
 if len(sys.argv) > 3 and sys.argv[3] == "compact":
     store.compact(samples_per_pack=3)
 print("done", flush=True)
@@ -76,8 +77,10 @@ def _state_after_kill(root: Path) -> tuple[int, int, int]:
 def _run_killed_then_resumed(
     root: Path, count: int, kills: int, seed: int
 ) -> list[tuple[int, int, int]]:
-    """Start the writer ``kills`` times, SIGKILL each after a random delay, then finish.
+    """Start the writer ``kills`` times, SIGKILL each at a random moment, then finish.
 
+    Each kill lands after 1-5 completed samples plus a random fraction of the next write
+    (a write takes a few ms), so it interrupts real writing however fast the machine is.
     Returns the store state after each kill.
     """
     chooser = random.Random(seed)
@@ -87,8 +90,9 @@ def _run_killed_then_resumed(
         assert process.stdout is not None
         first_line = process.stdout.readline().strip()
         assert first_line == "ready", process.stderr.read() if process.stderr else first_line
-        delay = chooser.uniform(0.0, 0.12)
-        time.sleep(delay)
+        for _ in range(chooser.randint(1, 5)):
+            assert process.stdout.readline().strip() == "wrote"
+        time.sleep(chooser.uniform(0.0, 0.01))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         assert process.returncode == -signal.SIGKILL
@@ -96,7 +100,9 @@ def _run_killed_then_resumed(
     final = _start_writer(root, count)
     stdout, stderr = final.communicate(timeout=60)
     assert final.returncode == 0, stderr
-    assert stdout.split() == ["ready", "done"]
+    lines = stdout.split()
+    assert lines[0] == "ready" and lines[-1] == "done"
+    assert set(lines[1:-1]) <= {"wrote"}
     return states
 
 
