@@ -20,7 +20,8 @@ from mmexpert.radar.config import RadarConfigError
 
 app = typer.Typer(
     name="mmexpert",
-    help="Synthetic mmWave radar for human activity: exact FMCW simulation and the TI chain.",
+    help="Scenario text to synthetic mmWave radar data: planning, exact FMCW simulation, the "
+    "TI device chain, datasets and models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -28,21 +29,26 @@ radar_app = typer.Typer(
     help="Radar configurations: presets and TI .cfg files.", no_args_is_help=True
 )
 simulate_app = typer.Typer(help="Simulate radar captures.", no_args_is_help=True)
-bench_app = typer.Typer(help="Benchmarks (JSON output).", no_args_is_help=True)
-app.add_typer(radar_app, name="radar")
-app.add_typer(simulate_app, name="simulate")
-render_app = typer.Typer(help="Animations.", no_args_is_help=True)
 motion_app = typer.Typer(help="Human motion primitives.", no_args_is_help=True)
+render_app = typer.Typer(help="Animations.", no_args_is_help=True)
 llm_app = typer.Typer(help="Language models: serve the embedded one.", no_args_is_help=True)
-app.add_typer(llm_app, name="llm")
+bench_app = typer.Typer(help="Benchmarks (JSON output).", no_args_is_help=True)
+train_app.command("llm")(train_llm)
+
+# In data-flow order: plan -> simulate -> generate -> train -> predict.
 app.command("plan")(plan_command)
+app.add_typer(radar_app, name="radar")
+app.add_typer(motion_app, name="motion")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(render_app, name="render")
 app.command("generate")(generate_command)
 app.add_typer(dataset_app, name="dataset")
-train_app.command("llm")(train_llm)
 app.add_typer(train_app, name="train")
 app.command("predict")(predict_command)
 app.command("caption")(caption_command)
 app.command("ask")(ask_command)
+app.add_typer(llm_app, name="llm")
+app.add_typer(bench_app, name="bench")
 app.add_typer(bench_app, name="bench")
 app.add_typer(render_app, name="render")
 app.add_typer(motion_app, name="motion")
@@ -318,8 +324,11 @@ def demo(
     radar: RadarOption = "iwr1843-udoppler",
     seed: Annotated[int, typer.Option(help="Seed of every random draw.")] = 0,
 ) -> None:
-    """End to end on the embedded defaults: point-target check, then a person walking and
-    waving in a furnished room with a side wall; writes .npz products, PNGs and a GIF."""
+    """Run end to end on the embedded defaults and write products, PNGs and a GIF.
+
+    A point-target check, then a person walking and waving in a furnished room with a side
+    wall.
+    """
     import time
 
     from mmexpert.cli_args import TargetSpec

@@ -74,10 +74,10 @@ def generate_command(
         Path | None, typer.Option("--report", help="Also write the run report as JSON.")
     ] = None,
 ) -> None:
-    """Simulate every sample of a plan (a file, or planned here from --scenario) into a
-    dataset store; reruns resume.
+    """Simulate every sample of a plan into a dataset store; reruns resume.
 
-    With ``--scenario`` the plan and its LLM response cache are written next to the store
+    The plan is a file (--plan) or made here from --scenario; then the plan and its LLM
+    response cache are written next to the store
     (``OUT.plan.json``, ``OUT.llm_cache.sqlite``), so a rerun replays the same plan. Exits 1
     if any spec failed (the others are stored), 2 on bad arguments.
     """
