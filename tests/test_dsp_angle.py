@@ -156,8 +156,10 @@ def test_with_grid_sets_the_spectrum_size(name):
     """FFT: 128 bins, minus those with |sin| > 1 (d is slightly above lambda/2 at the
     79 GHz centre frequency); Capon: exactly 128 angles."""
     geometry = VirtualArrayGeometry.from_config(small_radar())
-    spectrum = ANGLE_ESTIMATORS[name].with_grid(128).azimuth_spectrum(
-        far_field_snapshots(geometry, 0.3, 0.0), geometry
+    spectrum = (
+        ANGLE_ESTIMATORS[name]
+        .with_grid(128)
+        .azimuth_spectrum(far_field_snapshots(geometry, 0.3, 0.0), geometry)
     )
     assert 120 <= spectrum.power.shape[-1] <= 128
     if name == "capon":

@@ -92,7 +92,8 @@ def test_integrated_snr_of_one_square_metre_at_five_metres_matches_radar_equatio
     # target's energy in one cell: coherent gain N_samples * N_loops over one channel.
     r = round(5.0 / radar.range_resolution_m) * radar.range_resolution_m
     radar = dataclasses.replace(
-        radar, receiver=dataclasses.replace(radar.receiver, adc_bits=0),
+        radar,
+        receiver=dataclasses.replace(radar.receiver, adc_bits=0),
         chain=dataclasses.replace(radar.chain, clutter_removal=False),
     )
     signal = _one_frame(radar, [(r, 0.0, 0.0)]).adc[0, :, 0, 0, :]
@@ -110,8 +111,11 @@ def test_fast_synthesis_matches_exact(preset):
     radar = load_radar(preset)
     rng = np.random.default_rng(3)
     targets = [
-        (rng.uniform(0.5, 0.8 * radar.max_range_m), rng.uniform(-1, 1) * radar.max_velocity_mps,
-         rng.uniform(-1.0, 1.0))
+        (
+            rng.uniform(0.5, 0.8 * radar.max_range_m),
+            rng.uniform(-1, 1) * radar.max_velocity_mps,
+            rng.uniform(-1.0, 1.0),
+        )
         for _ in range(20)
     ]
     # Without ADC quantization: rounding may legitimately flip an LSB between methods.
