@@ -174,14 +174,13 @@ def simulate_motion(
     seed: Annotated[int, typer.Option(help="Seed of the motion style and the noise.")] = 0,
 ) -> None:
     """Simulate a person performing a motion program (or one activity) in front of a radar."""
-    from mmexpert.data.simulation import DEMO_ROOM, Room, activity_program, simulate_person
+    from mmexpert.data.simulation import NAMED_ROOMS, activity_program, simulate_person
     from mmexpert.motion import ProgramError, parse_program
 
     if (program is None) == (activity is None):
         raise fail("give exactly one of --program FILE.json or --activity NAME")
-    rooms = {"empty": Room(), "demo": DEMO_ROOM}
-    if room not in rooms:
-        raise fail(f"--room must be one of {sorted(rooms)}, got '{room}'")
+    if room not in NAMED_ROOMS:
+        raise fail(f"--room must be one of {sorted(NAMED_ROOMS)}, got '{room}'")
     radar_cfg = load_radar_or_exit(radar)
     try:
         parsed = parse_program(program if program else activity_program(activity))
@@ -194,7 +193,7 @@ def simulate_motion(
             seed=seed,
             num_frames=frames,
             mount_height_m=mount_height,
-            room=rooms[room],
+            room=NAMED_ROOMS[room],
             noise=not no_noise,
         )
         path = products.save(out)
