@@ -82,6 +82,14 @@ def _run(config: object, data: Path, out: Path) -> None:
     )
 
 
+def _require_family(model: str, family: str, label: str) -> None:
+    """Refuse a config name that the registry does not list under ``family``."""
+    from mmexpert.models.registry import list_models
+
+    if model not in list_models(family):
+        raise fail(f"{model} is not a {label} config; choose one of {list_models(family)}")
+
+
 @train_app.command("clip")
 def train_clip(
     data: DataOption,
@@ -109,8 +117,7 @@ def train_clip(
     """Train the radar-text contrastive model (CLIP or SigLIP loss, per the config)."""
     from mmexpert.models.train import TrainConfig
 
-    if not model.startswith(("clip", "siglip")):
-        raise fail(f"{model} is not a radar-text config; see mmexpert.models.list_models('clip')")
+    _require_family(model, "clip", "radar-text")
     config = TrainConfig(
         model=model,
         views=_csv(views),
@@ -156,8 +163,7 @@ def train_classifier(
     """Train a cross-entropy classifier on synthetic data, with sim-to-real augmentation."""
     from mmexpert.models.train import TrainConfig
 
-    if not model.startswith("classifier"):
-        raise fail(f"{model} is not a classifier config")
+    _require_family(model, "classifier", "classifier")
     augment_names = None if augment is None else (() if augment == "none" else _csv(augment))
     config = TrainConfig(
         model=model,
