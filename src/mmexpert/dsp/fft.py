@@ -55,6 +55,14 @@ def window(name: str, length: int) -> np.ndarray:
     return np.asarray(WINDOWS[name](length), dtype=np.float32)
 
 
+def _check_fft_settings(window: str, num_bins: int | None) -> None:
+    """Refuse an unknown window name or an FFT shorter than 2 bins."""
+    if window not in WINDOWS:
+        raise DspError(f"unknown window '{window}'; choose one of {sorted(WINDOWS)}")
+    if num_bins is not None and num_bins < 2:
+        raise DspError(f"num_bins must be >= 2, got {num_bins}")
+
+
 class RangeFFT:
     """Windowed FFT over fast time (ADC samples).
 
@@ -82,10 +90,7 @@ class RangeFFT:
     def __init__(
         self, window: str = "hann", num_bins: int | None = None, complex_sampling: bool = True
     ) -> None:
-        if window not in WINDOWS:
-            raise DspError(f"unknown window '{window}'; choose one of {sorted(WINDOWS)}")
-        if num_bins is not None and num_bins < 2:
-            raise DspError(f"num_bins must be >= 2, got {num_bins}")
+        _check_fft_settings(window, num_bins)
         self.window = window
         self.num_bins = num_bins
         self.complex_sampling = complex_sampling
@@ -167,10 +172,7 @@ class DopplerFFT:
     def __init__(
         self, window: str = "hann", num_bins: int | None = None, axis: int = LOOPS_AXIS
     ) -> None:
-        if window not in WINDOWS:
-            raise DspError(f"unknown window '{window}'; choose one of {sorted(WINDOWS)}")
-        if num_bins is not None and num_bins < 2:
-            raise DspError(f"num_bins must be >= 2, got {num_bins}")
+        _check_fft_settings(window, num_bins)
         self.window = window
         self.num_bins = num_bins
         self.axis = axis
