@@ -17,14 +17,10 @@ from typing import Any
 import finufft
 import numpy as np
 
-from mmexpert.constants import SPEED_OF_LIGHT_MPS
 from mmexpert.radar.config import (
-    AntennaArray,
-    ChirpProfile,
-    FrameConfig,
     RadarConfig,
-    RadarConfigError,
 )
+from mmexpert.radar.presets import load_radar
 from mmexpert.radar.scene import ConstantVelocityScatterers, Scene, TrajectoryScatterers
 from mmexpert.radar.synthesis import SynthesisOptions, beat_signal, simulate
 from mmexpert.radar.synthesis_fast import CHIRPS_PER_BLOCK, NUFFT_EPS
@@ -33,31 +29,8 @@ SCENE_KINDS = ("trajectory", "constant-velocity")
 
 
 def benchmark_radar() -> RadarConfig:
-    """The ``iwr1843-udoppler`` preset, or the same radar built here if presets are absent."""
-    try:
-        from mmexpert.radar.presets import load_radar
-
-        return load_radar("iwr1843-udoppler")
-    except (ImportError, RadarConfigError):
-        pass
-    lam = SPEED_OF_LIGHT_MPS / 77e9
-    return RadarConfig(
-        name="iwr1843-udoppler",
-        profile=ChirpProfile(
-            start_freq_hz=77e9,
-            slope_hz_per_s=70e12,
-            idle_time_s=100e-6,
-            adc_start_time_s=6e-6,
-            ramp_end_time_s=56e-6,
-            num_adc_samples=256,
-            sample_rate_hz=5.209e6,
-        ),
-        frame=FrameConfig(chirp_tx=((0,),), num_loops=128, frame_period_s=20e-3),
-        antennas=AntennaArray(
-            tx_positions_m=((0.0, 0.0, 0.0),),
-            rx_positions_m=tuple((i * lam / 2, 0.0, 0.0) for i in range(4)),
-        ),
-    )
+    """The radar of the benchmark: the ``iwr1843-udoppler`` preset (1 TX x 4 RX)."""
+    return load_radar("iwr1843-udoppler")
 
 
 def benchmark_scene(
