@@ -35,6 +35,9 @@ from torch import nn
 from mmexpert.models.inputs import MAP_VIEWS, POINTS_VIEW, ModelInputError, check_views
 
 DEFAULT_VIEW_BINS = {"micro_doppler": 128, "range_time": 256, "azimuth_time": 128}
+POINT_FRAMES = ("sensor", "person")
+"""Frames of the point encoder's features: ``"sensor"`` feeds the point table as measured;
+``"person"`` gates and centres it on the person (:func:`person_frame`)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class EncoderConfig:
     dropout: float = 0.0  # dropout inside the transformers
     cnn_channels: int = 32  # CNN baseline: channels of the first block (doubled per block)
     point_hidden: int = 64  # point encoder: hidden width of the per-point MLP
+    point_frame: str = "sensor"  # point encoder: "sensor" (radar frame) or "person" (below)
+    gate_radius_m: float = 1.2  # "person" frame: horizontal gate around the person [m]
     view_bins: tuple[tuple[str, int], ...] = tuple(DEFAULT_VIEW_BINS.items())  # bins per view
 
     def __post_init__(self) -> None:
@@ -63,6 +68,12 @@ class EncoderConfig:
             )
         if self.width % self.heads:
             raise ModelInputError(f"width {self.width} is not a multiple of heads {self.heads}")
+        if self.point_frame not in POINT_FRAMES:
+            raise ModelInputError(
+                f"unknown point_frame {self.point_frame!r}; known: {list(POINT_FRAMES)}"
+            )
+        if not self.gate_radius_m > 0:
+            raise ModelInputError(f"gate_radius_m must be positive, got {self.gate_radius_m}")
         bins = dict(self.view_bins)
         for view in self.map_views:
             if view not in bins:
@@ -207,6 +218,58 @@ class MapCNN(nn.Module):
         return self.norm(torch.cat(streams, 1)), torch.cat(masks, 1)
 
 
+def person_frame(
+    points: torch.Tensor, point_mask: torch.Tensor, gate_radius_m: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Express a window of points relative to the person, as a tracker would.
+
+    Real TI captures differ from any simulation in where the radar hangs, how far away the
+    person stands, what static clutter the room holds and how the device scales its SNR. None
+    of that says which activity is done, so this view removes it: the window's anchor is the
+    mean position of its moving points (of all points if none move); points farther than
+    ``gate_radius_m`` horizontally from the anchor are dropped (furniture, walls, TX->RX
+    leakage near 0 m); positions, range and bearing become offsets from the anchor, and SNR
+    an offset from the kept points' mean. One anchor per window keeps the motion in it.
+
+    Parameters
+    ----------
+    points
+        float32 [b, window, points, >=7]: x, y, z [m], velocity [m/s], SNR [dB], range [m],
+        bearing [rad], ...
+    point_mask
+        bool [b, window, points].
+    gate_radius_m
+        Horizontal gate radius [m].
+
+    Returns
+    -------
+    (points, point_mask) of the same shapes; masked-out entries are zero.
+    """
+    xyz = points[..., :3]
+    moving = point_mask & (points[..., 3].abs() > 1e-3)
+    any_moving = moving.flatten(1).any(1).view(-1, 1, 1)
+    weights = torch.where(any_moving, moving, point_mask).to(points.dtype).unsqueeze(-1)
+    anchor = (xyz * weights).sum((1, 2)) / weights.sum((1, 2)).clamp_min(1.0)  # (b, 3)
+    offsets = xyz - anchor[:, None, None, :]
+    kept = point_mask & (offsets[..., :2].norm(dim=-1) <= gate_radius_m)
+    kept_weights = kept.to(points.dtype)
+    mean_snr = (points[..., 4] * kept_weights).sum((1, 2)) / kept_weights.sum((1, 2)).clamp_min(1)
+    anchor_range = anchor.norm(dim=-1)
+    anchor_bearing = torch.atan2(anchor[:, 0], anchor[:, 1])
+    out = torch.cat(
+        [
+            offsets,
+            points[..., 3:4],
+            (points[..., 4] - mean_snr[:, None, None]).unsqueeze(-1),
+            (points[..., 5] - anchor_range[:, None, None]).unsqueeze(-1),
+            (points[..., 6] - anchor_bearing[:, None, None]).unsqueeze(-1),
+            points[..., 7:],
+        ],
+        dim=-1,
+    )
+    return out * kept.unsqueeze(-1), kept
+
+
 # Feature scales of the point table: x, y, z [m], velocity [m/s], SNR [dB], range [m],
 # bearing [rad]; the 8th column (absolute frame index) is dropped.
 POINT_SCALE = (5.0, 5.0, 2.0, 5.0, 30.0, 5.0, math.pi / 2)
@@ -233,8 +296,10 @@ class PointSequenceEncoder(nn.Module):
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokens [b, window, width] (one per frame) and the frame mask."""
-        points = batch["points"][..., : len(POINT_SCALE)] / self.scale  # (b, w, p, 7)
-        point_mask = batch["point_mask"]  # (b, w, p)
+        points, point_mask = batch["points"], batch["point_mask"]  # (b, w, p, 8), (b, w, p)
+        if self.config.point_frame == "person":
+            points, point_mask = person_frame(points, point_mask, self.config.gate_radius_m)
+        points = points[..., : len(POINT_SCALE)] / self.scale  # (b, w, p, 7)
         frame_mask = batch["mask"]  # (b, w)
         window = frame_mask.shape[1]
         if window > self.config.max_frames:

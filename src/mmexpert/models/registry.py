@@ -15,7 +15,10 @@ from mmexpert.models.text import TextConfig
 
 _TINY_VIT = EncoderConfig(kind="vit", width=128, depth=2, heads=4)  # ~0.4 M parameters
 _TINY_CNN = EncoderConfig(kind="cnn", width=128, cnn_channels=16)  # ~33 k parameters
-_TINY_POINTS = EncoderConfig(kind="vit", views=("points",), width=128, depth=2, heads=4)  # ~0.48 M
+# Point models see the person-centred frame: sim-to-real invariant to mounting and clutter.
+_TINY_POINTS = EncoderConfig(
+    kind="vit", views=("points",), width=128, depth=2, heads=4, point_frame="person"
+)  # ~0.48 M
 _SMALL_VIT = EncoderConfig(kind="vit", width=256, depth=4, heads=8)  # GPU-sized
 
 MODEL_CONFIGS: dict[str, ModelConfig] = {
