@@ -226,3 +226,43 @@ def test_point_frame_is_validated_and_saved_with_the_config():
     config = MODEL_CONFIGS["classifier-points-tiny"].encoder
     assert config.point_frame == "person"
     assert EncoderConfig.from_dict(config.to_dict()) == config
+
+
+def test_random_crop_draws_a_window_per_epoch_that_maps_and_points_share():
+    from mmexpert.models.inputs import RadarModelDataset
+
+    frames, window = 40, 10
+    micro_doppler = np.tile(np.arange(frames, dtype=np.float32), (128, 1))  # column = frame
+    points = np.zeros((frames, 8), np.float32)
+    points[:, 0] = np.arange(frames)  # one point per frame, x = frame index
+    points[:, 4] = 10.0
+    raw = {
+        "micro_doppler": micro_doppler,
+        "points": points,
+        "points_per_frame": np.ones(frames, np.int32),
+        "sample_id": "s",
+        "activity": "a",
+    }
+    dataset = RadarModelDataset(
+        [raw],
+        ("micro_doppler", "points"),
+        ["a"],
+        window_frames=window,
+        crop="random",
+        dynamic_range_db=1e6,
+    )
+    starts = set()
+    for epoch in range(8):
+        dataset.set_epoch(epoch)
+        item = dataset[0]
+        start = int(item["points"][0, 0, 0])
+        starts.add(start)
+        assert 0 <= start <= frames - window
+        np.testing.assert_array_equal(
+            item["points"][:, 0, 0].numpy(), np.arange(start, start + window)
+        )
+        # the map window is the same frames: its columns rise by one per frame
+        assert np.all(np.diff(item["micro_doppler"][0].numpy()) > 0)
+    assert len(starts) > 2, "the window start must change between epochs"
+    dataset.set_epoch(3)
+    assert torch.equal(dataset[0]["points"], dataset[0]["points"]), "reproducible per epoch"

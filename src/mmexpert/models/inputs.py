@@ -205,7 +205,8 @@ class RadarModelDataset(torch.utils.data.Dataset):
     window_frames
         Time window [frames].
     crop
-        ``"center"`` or ``"start"``.
+        ``"center"``, ``"start"`` or ``"random"`` (training: a window start drawn per epoch,
+        seeded like the augmentations).
     augment
         Callables ``(raw, rng) -> raw`` applied in order while training.
     seed
@@ -230,8 +231,8 @@ class RadarModelDataset(torch.utils.data.Dataset):
     ) -> None:
         if window_frames <= 0:
             raise ModelInputError(f"window_frames must be positive, got {window_frames}")
-        if crop not in ("center", "start"):
-            raise ModelInputError(f"crop must be 'center' or 'start', got {crop!r}")
+        if crop not in ("center", "start", "random"):
+            raise ModelInputError(f"crop must be 'center', 'start' or 'random', got {crop!r}")
         self.samples = list(samples)
         self.views = check_views(views)
         for sample in self.samples:
@@ -272,18 +273,33 @@ class RadarModelDataset(torch.utils.data.Dataset):
                 raw = transform(raw, rng)
         item: dict[str, Any] = {}
         frames = frames_of(raw)
+        crop, start = self.crop, crop_start(frames, self.window_frames, self.crop)
+        if crop == "random" and frames > self.window_frames:
+            # a fresh window per epoch: a 6 s clip yields many 2 s windows, as a real
+            # recording cut with a sliding window does
+            start = stable_choice(
+                frames - self.window_frames + 1, "crop", self.seed, self.epoch, sample_id
+            )
+            raw = {
+                **raw,
+                **{
+                    v: raw[v][..., start : start + self.window_frames]
+                    for v in MAP_VIEWS
+                    if v in raw
+                },
+            }
+            crop = "start"
         mask = None
         for view in self.views:
             if view == POINTS_VIEW:
                 continue
-            window, mask = crop_or_pad_time(raw[view], self.window_frames, self.crop)  # (bins, w)
+            window, mask = crop_or_pad_time(raw[view], self.window_frames, crop)  # (bins, w)
             item[view] = torch.from_numpy(normalize_db_map(window, mask, self.dynamic_range_db))
         if mask is None:
             mask = np.zeros(self.window_frames, dtype=bool)
             mask[: min(frames, self.window_frames)] = True
         item["mask"] = torch.from_numpy(mask)
         if POINTS_VIEW in self.views:
-            start = crop_start(frames, self.window_frames, self.crop)
             cloud, point_mask = points_window(
                 raw["points"], raw["points_per_frame"], start, self.window_frames, self.max_points
             )

@@ -238,6 +238,7 @@ def _train(
         views,
         classes,
         window_frames=config.window_frames,
+        crop="random",
         augment=build_augmentations(augment_names),
         seed=config.seed,
         dynamic_range_db=config.dynamic_range_db,
