@@ -49,9 +49,6 @@ app.command("caption")(caption_command)
 app.command("ask")(ask_command)
 app.add_typer(llm_app, name="llm")
 app.add_typer(bench_app, name="bench")
-app.add_typer(bench_app, name="bench")
-app.add_typer(render_app, name="render")
-app.add_typer(motion_app, name="motion")
 
 
 # ---------------------------------------------------------------------------- radar
