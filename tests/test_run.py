@@ -1,0 +1,174 @@
+"""``mmexpert run``: the whole recipe in one command, its report, resume and argument errors.
+
+The planner runs on the echo LLM backend with the n-gram encoder (real code paths, no model
+load); clips are short so the simulation takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from mmexpert.cli import app
+from mmexpert.cli_run import parse_class_map
+from test_eval_real import person_frames, write_radhar
+
+SCENARIO = "jumping jacks and squats"
+
+
+def run_cli(*args: object):
+    return CliRunner().invoke(app, [str(arg) for arg in args])
+
+
+def text_of(result) -> str:
+    return " ".join(result.output.split())
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("real")
+    write_radhar(
+        root / "jack" / "jack.txt", person_frames(95, seed=4)
+    )  # 3.17 s: starts 0, 1/3, 2/3, 1 s
+    write_radhar(root / "squats" / "squats.txt", person_frames(95, seed=5))
+    return root
+
+
+def recipe(out: Path, real_dir: Path, count: int = 4, frames: int = 8, epochs: int = 1):
+    return (
+        "run", "--scenario", SCENARIO, "--radar", "iwr1443-radhar", "--count", count,
+        "--out", out, "--epochs", epochs, "--llm", "echo", "--encoder", "ngram",
+        "--num-frames", frames, "--executor", "serial", "--test-fraction", 0.5,
+        "--eval-real", f"radhar:{real_dir}", "--classes", "jack=jumping jacks,squats=squats",
+        "--no-progress",
+    )  # fmt: skip
+
+
+def check_report(out: Path, real_windows: int) -> dict:
+    report = (out / "report.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
+    assert set(images) == {"training_curve.png", "confusion_synthetic.png", "confusion_real.png"}
+    for image in images:
+        assert (out / image).is_file() and (out / image).stat().st_size > 1000
+    for heading in ("## Timings", "## Plan", "## Training", "## Held-out synthetic data"):
+        assert heading in report
+    assert "## Real data" in report and "| jumping jacks |" in report
+    results = json.loads((out / "results.json").read_text())
+    matrix = results["real"]["confusion"]
+    assert sum(map(sum, matrix)) == real_windows
+    hits = sum(matrix[i][i] for i in range(len(matrix)))
+    assert results["real"]["accuracy"] == pytest.approx(hits / real_windows)
+    assert set(results["timings_s"]) >= {"plan", "generate", "split", "train"}
+    return results
+
+
+def test_run_end_to_end_then_resume(tmp_path, real_dir):
+    out = tmp_path / "run"
+    first = run_cli(*recipe(out, real_dir))
+    assert first.exit_code == 0, first.output
+    results = check_report(out, real_windows=8)
+    assert results["model"] == "classifier-points-tiny"  # the point model, for real data
+    assert len(results["training_history"]) == 1
+    model = out / "train" / "model"
+    assert json.loads((model / "training_data.json").read_text())["frame_rate_hz"] == (
+        pytest.approx(30.0003, abs=1e-3)
+    )
+    plan_bytes = (out / "plan.json").read_bytes()
+    again = run_cli(*recipe(out, real_dir))
+    assert again.exit_code == 0, again.output
+    said = text_of(again)
+    assert "reused plan.json" in said
+    assert "generated 0, already stored 4" in said
+    assert "resumed from epoch 1" in said
+    assert (out / "plan.json").read_bytes() == plan_bytes
+    assert json.loads((out / "results.json").read_text())["real"] == results["real"]
+
+
+def test_a_different_scenario_in_the_same_folder_is_refused(tmp_path, real_dir):
+    out = tmp_path / "run"
+    out.mkdir()
+    planned = run_cli("plan", "--scenario", "boxing", "--count", 4, "--out", out / "plan.json",
+                      "--backend", "echo", "--encoder", "ngram")  # fmt: skip
+    assert planned.exit_code == 0, planned.output
+    result = run_cli(*recipe(out, real_dir))
+    assert result.exit_code == 2
+    assert "was planned for scenario 'boxing'" in text_of(result)
+
+
+def test_classes_a_classifier_cannot_learn_are_refused_before_simulating(tmp_path, real_dir):
+    out = tmp_path / "run"
+    args = list(recipe(out, real_dir))
+    args[args.index("--classes") + 1] = "jack=jumping jacks,squats=boxing"
+    result = run_cli(*args)
+    assert result.exit_code == 2
+    assert "cannot recognise the real classes ['boxing']" in text_of(result)
+    assert not (out / "store").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--eval-real": "radhar"}, "must read READER:DIR"),
+        ({"--eval-real": "rosbag:/tmp"}, "unknown reader 'rosbag'"),
+        ({"--eval-real": "radhar:/nonexistent/real"}, "does not exist"),
+        ({"--model": "clip-vit-tiny"}, "needs a points-only model"),
+        ({"--model": "no-such-model"}, "unknown model 'no-such-model'"),
+        ({"--classes": "jack"}, None),  # accepted syntax; checked below for the real error
+        ({"--classes": "=squats"}, "is not FOLDER=CLASS"),
+        ({"--test-fraction": "1.5"}, "--test-fraction must be within (0, 1)"),
+        ({"--radar": "no-such-radar"}, "no-such-radar"),
+    ],
+)
+def test_run_argument_errors_exit_2(tmp_path, real_dir, change, message):
+    args = list(recipe(tmp_path / "run", real_dir))
+    for option, value in change.items():
+        if option in args:
+            args[args.index(option) + 1] = value
+        else:
+            args += [option, value]
+    result = run_cli(*args)
+    if message is None:  # 'jack' maps the folder to itself: not a planned activity
+        assert result.exit_code == 2
+        assert "cannot recognise the real classes ['jack']" in text_of(result)
+        return
+    assert result.exit_code == 2, result.output
+    assert message in text_of(result)
+    assert not (tmp_path / "run" / "store").exists()
+
+
+def test_classes_without_real_data_are_refused(tmp_path):
+    result = run_cli(
+        "run", "--scenario", SCENARIO, "--radar", "iwr1443-radhar", "--count", 4,
+        "--out", tmp_path / "run", "--classes", "jack=jumping jacks",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "give --eval-real READER:DIR too" in text_of(result)
+
+
+def test_parse_class_map():
+    assert parse_class_map(None) is None
+    assert parse_class_map("jack=jumping jacks, squats") == {
+        "jack": "jumping jacks",
+        "squats": "squats",
+    }
+    with pytest.raises(typer.Exit):
+        parse_class_map("jack=a,,squats=b")
+
+
+@pytest.mark.slow
+def test_run_full_programs_more_clips_and_epochs(tmp_path, real_dir):
+    """Whole motion programs (3-9 s clips, centre 2 s seen), 10 clips, 3 epochs."""
+    out = tmp_path / "run"
+    args = list(recipe(out, real_dir, count=10, epochs=3))
+    at = args.index("--num-frames")
+    del args[at : at + 2]
+    result = run_cli(*args)
+    assert result.exit_code == 0, result.output
+    results = check_report(out, real_windows=8)
+    assert len(results["training_history"]) == 3
+    assert results["synthetic"]["count"] >= 1
