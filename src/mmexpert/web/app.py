@@ -130,6 +130,10 @@ def create_app(
     async def _playground(request: Request, error: PlaygroundError) -> JSONResponse:
         return _error(400, str(error))
 
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
     @app.exception_handler(JobError)
     async def _job(request: Request, error: JobError) -> JSONResponse:
         return _error(404 if str(error).startswith("no job") else 400, str(error))

@@ -5,6 +5,10 @@
 plan ``store.plan.json`` and LLM response cache ``store.llm_cache.sqlite`` beside it (the
 layout of ``mmexpert generate --scenario``). Progress is the number of samples recorded in
 the store's manifest, read while the engine runs.
+
+``flywheel``: :func:`~mmexpert.flywheel.run_flywheel` into ``flywheel/`` of the job folder;
+progress is the fraction of round phases done, and the page draws the accuracy per round
+and the confusion matrices from the run's saved JSON (:mod:`mmexpert.web.flywheel_view`).
 """
 
 from __future__ import annotations
@@ -175,5 +179,98 @@ GENERATE = register(
         check=check_generate,
         run=run_generate,
         description="plan a scenario and simulate its dataset",
+    )
+)
+
+
+# --------------------------------------------------------------------------- flywheel
+MAX_ROUNDS = 20
+FLYWHEEL_PHASES = 5  # planned, generated, trained, evaluated, revised
+
+
+def _number(params: dict[str, Any], name: str, default: float | None, low: float, high: float):
+    value = params.get(name, default)
+    if value is None or value == "":
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise JobError(f"{name} must be a number, got {value!r}") from None
+    if not low <= number <= high:
+        raise JobError(f"{name} must be in [{low}, {high}], got {number}")
+    return number
+
+
+def check_flywheel(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate the parameters of a flywheel run (see
+    :class:`~mmexpert.flywheel.FlywheelConfig`): ``scenario``, ``rounds`` (1..20),
+    ``count`` per round, ``radar``, ``model``, ``epochs``, ``llm``, ``encoder``, ``target``,
+    ``patience``, ``clip_s``, ``window_s``, ``seed``, ``executor``, ``workers``."""
+    from mmexpert.models.registry import list_models
+
+    base = check_generate({**params, "count": params.get("count", 30)})
+    checked = {
+        "scenario": base["scenario"],
+        "rounds": _integer(params, "rounds", 3, 1, MAX_ROUNDS),
+        "count": base["count"],
+        "radar": _choice(params, "radar", "iwr1443-radhar", _presets()),
+        "model": _choice(params, "model", "classifier-cnn-tiny", list_models()),
+        "epochs": _integer(params, "epochs", 8, 1, 200),
+        "llm": base["llm"],
+        "encoder": base["encoder"],
+        "target": _number(params, "target", 0.95, 0.01, 1.0),
+        "patience": _integer(params, "patience", 2, 1, MAX_ROUNDS),
+        "seed": base["seed"],
+        "clip_s": _number(params, "clip_s", None, 0.05, 60.0),
+        "window_s": _number(params, "window_s", 2.0, 0.05, 60.0),
+        "executor": base["executor"],
+        "workers": base["workers"],
+    }
+    for name in ("val_count", "batch_size", "paraphrases", "describe_per_class"):
+        if params.get(name) not in (None, ""):
+            checked[name] = _integer(params, name, None, 0 if name != "batch_size" else 1, 1000)
+    from mmexpert.flywheel import FlywheelConfig, FlywheelError
+
+    try:
+        FlywheelConfig(**checked).check()
+    except FlywheelError as error:
+        raise JobError(str(error)) from None
+    return checked
+
+
+def _presets() -> list[str]:
+    from mmexpert.radar.presets import list_presets
+
+    return list_presets()
+
+
+def run_flywheel_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) a flywheel in ``flywheel/`` of the job folder."""
+    from mmexpert.flywheel import FlywheelConfig, run_flywheel
+    from mmexpert.flywheel.state import PHASES
+
+    config = FlywheelConfig(**params)
+    total = config.rounds * FLYWHEEL_PHASES
+
+    def after_phase(round_index: int, phase: str) -> None:
+        done = round_index * FLYWHEEL_PHASES + PHASES.index(phase) + 1
+        context.progress(done / total, f"round {round_index}: {phase}", round=round_index)
+
+    index = run_flywheel(
+        config,
+        context.folder / "flywheel",
+        progress=False,
+        log=lambda line: context.progress(None, line.strip()),
+        after_phase=after_phase,
+    )
+    return {"flywheel": "flywheel", "stop_reason": index.stop_reason, "rounds": len(index.rounds)}
+
+
+FLYWHEEL = register(
+    JobKind(
+        name="flywheel",
+        check=check_flywheel,
+        run=run_flywheel_job,
+        description="rounds of plan, generate, train, evaluate and revise",
     )
 )

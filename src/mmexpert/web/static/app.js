@@ -127,14 +127,17 @@ function drawMap(canvas, image, map, cursor, title) {
 
 // ------------------------------------------------------------------ 3-D view
 function makeScene(view) {
+  // Orbit centre between the radar and the person; zoom so both fit in the canvas.
   const joints = view.skeleton ? view.skeleton.joints : [];
-  const all = [];
-  for (const frame of joints) for (const joint of frame) all.push(joint);
-  for (const frame of view.points) for (const point of frame) all.push(point);
-  const centre = [0, 3, 1];
-  if (all.length) for (let k = 0; k < 2; k++) centre[k] = all.reduce((s, p) => s + p[k], 0) / all.length;
-  centre[2] = 0.9;
-  return { centre, yaw: -0.6, pitch: 0.35, scale: 1, auto: true };
+  const body = [];
+  for (const frame of joints) for (const joint of frame) body.push(joint);
+  for (const frame of view.points) for (const point of frame) body.push(point);
+  const person = [0, 3, 0.9];
+  if (body.length) for (let k = 0; k < 2; k++) person[k] = body.reduce((s, p) => s + p[k], 0) / body.length;
+  const radar = view.radar_position_m;
+  const centre = [(person[0] + radar[0]) / 2, (person[1] + radar[1]) / 2, 0.9];
+  const reach = Math.max(2.0, Math.hypot(person[0] - radar[0], person[1] - radar[1]) / 2 + 1.0);
+  return { centre, reach, yaw: -0.6, pitch: 0.45, scale: 1, auto: true };
 }
 
 function project(scene, point, canvas) {
@@ -143,7 +146,7 @@ function project(scene, point, canvas) {
   const x = c * dx - s * dy, depth = s * dx + c * dy;
   const cp = Math.cos(scene.pitch), sp = Math.sin(scene.pitch);
   const y = cp * dz - sp * depth, z = sp * dz + cp * depth;
-  const distance = 6, focal = (canvas.height * 1.1) * scene.scale;
+  const distance = 3 * scene.reach, focal = 0.7 * Math.min(canvas.width, canvas.height) * distance / scene.reach * scene.scale;
   const w = focal / (distance + z);
   return [canvas.width / 2 + x * w, canvas.height / 2 - y * w];
 }
@@ -154,11 +157,11 @@ function draw3d(canvas, view, scene, frame) {
   context.fillRect(0, 0, canvas.width, canvas.height);
   context.strokeStyle = "#2b3447";
   context.lineWidth = 1;
-  const [cx, cy] = scene.centre;
-  for (let k = -3; k <= 3; k++) {  // floor grid, 1 m
-    let a = project(scene, [cx + k, cy - 3, 0], canvas), b = project(scene, [cx + k, cy + 3, 0], canvas);
+  const cx = Math.round(scene.centre[0]), cy = Math.round(scene.centre[1]), n = Math.ceil(scene.reach);
+  for (let k = -n; k <= n; k++) {  // floor grid, 1 m
+    let a = project(scene, [cx + k, cy - n, 0], canvas), b = project(scene, [cx + k, cy + n, 0], canvas);
     context.beginPath(); context.moveTo(...a); context.lineTo(...b); context.stroke();
-    a = project(scene, [cx - 3, cy + k, 0], canvas); b = project(scene, [cx + 3, cy + k, 0], canvas);
+    a = project(scene, [cx - n, cy + k, 0], canvas); b = project(scene, [cx + n, cy + k, 0], canvas);
     context.beginPath(); context.moveTo(...a); context.lineTo(...b); context.stroke();
   }
   const radar = project(scene, view.radar_position_m, canvas);
@@ -409,7 +412,13 @@ async function showFlywheel(target, path) {
 async function pageRuns(params) {
   main.append(h("h1", {}, "Runs"));
   const form = h("form", { className: "stack panel", id: "run-form" },
-    h("h2", {}, "New generation run"),
+    h("h2", {}, "New run"),
+    h("div", { className: "row" },
+      h("div", {}, h("label", {}, "kind"), h("select", { id: "kind" }, Object.entries(info.job_kinds).map(([k, d]) => h("option", { value: k }, `${k}: ${d}`)))),
+      h("div", { className: "flywheel-only" }, h("label", {}, "rounds"), h("input", { id: "rounds", type: "number", min: 1, max: 20, value: 3 })),
+      h("div", { className: "flywheel-only" }, h("label", {}, "epochs per round"), h("input", { id: "epochs", type: "number", min: 1, value: 8 })),
+      h("div", { className: "flywheel-only" }, h("label", {}, "clip length [s] (blank: whole program)"), h("input", { id: "clip_s", type: "number", min: 0.05, step: 0.05 })),
+      h("div", { className: "flywheel-only" }, h("label", {}, "model time window [s]"), h("input", { id: "window_s", type: "number", min: 0.05, step: 0.05, value: 2 }))),
     h("label", { for: "scenario" }, "scenario"),
     h("textarea", { id: "scenario", name: "scenario", placeholder: "five fitness exercises: boxing, jumping jacks, jumping, squats, walking" }),
     h("div", { className: "row" },
@@ -417,7 +426,7 @@ async function pageRuns(params) {
       h("div", {}, h("label", {}, "radar"), h("select", { id: "radar" }, info.radar_presets.map((p) => h("option", { value: p, selected: p === "iwr1843-udoppler" }, p)))),
       h("div", {}, h("label", {}, "LLM"), h("select", { id: "llm" }, info.llm_backends.map((b) => h("option", { value: b, selected: b === "local" }, b)))),
       h("div", {}, h("label", {}, "sentence encoder"), h("select", { id: "encoder" }, info.encoders.map((e) => h("option", { value: e, selected: e === "minilm" }, e)))),
-      h("div", {}, h("label", {}, "frames per sample (blank: motion length)"), h("input", { id: "num_frames", type: "number", min: 1 })),
+      h("div", { className: "generate-only" }, h("label", {}, "frames per sample (blank: motion length)"), h("input", { id: "num_frames", type: "number", min: 1 })),
       h("div", {}, h("label", {}, "executor"), h("select", { id: "executor" }, h("option", { value: "process" }, "process"), h("option", { value: "serial" }, "serial")))),
     h("p", {}, h("button", { type: "submit", id: "start-run" }, "start run"), " ", h("span", { id: "run-message", className: "muted" },
       token ? "" : "set the token (top right) to start runs")));
@@ -426,14 +435,24 @@ async function pageRuns(params) {
     const message = document.getElementById("run-message");
     const value = (id) => document.getElementById(id).value;
     try {
-      const job = await api("/api/jobs", { method: "POST", json: { kind: "generate", params: {
-        scenario: value("scenario"), count: value("count"), radar: value("radar"), llm: value("llm"),
-        encoder: value("encoder"), num_frames: value("num_frames") || null, executor: value("executor") } } });
+      const kind = value("kind");
+      const params = { scenario: value("scenario"), count: value("count"), radar: value("radar"), llm: value("llm"),
+        encoder: value("encoder"), executor: value("executor") };
+      if (kind === "flywheel") Object.assign(params, { rounds: value("rounds"), epochs: value("epochs"), clip_s: value("clip_s") || null, window_s: value("window_s") });
+      else params.num_frames = value("num_frames") || null;
+      const job = await api("/api/jobs", { method: "POST", json: { kind, params } });
       message.textContent = `started ${job.id}`;
       message.className = "ok";
       refresh();
     } catch (error) { message.textContent = error.message; message.className = "error"; }
   });
+  const kindSelect = form.querySelector("#kind");
+  const showKind = () => {
+    for (const e of form.querySelectorAll(".flywheel-only")) e.hidden = kindSelect.value !== "flywheel";
+    for (const e of form.querySelectorAll(".generate-only")) e.hidden = kindSelect.value === "flywheel";
+  };
+  kindSelect.addEventListener("change", showKind);
+  showKind();
   const list = h("div", { className: "panel", id: "job-list" });
   const detail = h("div", { className: "panel", id: "job-detail" }, h("p", { className: "muted" }, "click a run to see its log"));
   const flywheel = h("div", { className: "panel", id: "flywheel" });
@@ -446,7 +465,8 @@ async function pageRuns(params) {
       jobs.map((job) => h("tr", { className: "link job-row", "data-state": job.state, "data-id": job.id, onclick: () => { selected = job.id; refresh(); } },
         h("td", {}, h("code", {}, job.id)), h("td", {}, job.kind), h("td", {}, h("span", { className: `pill state-${job.state}` }, job.state)),
         h("td", {}, progressBar(job.progress)), h("td", {}, job.message),
-        h("td", {}, job.state === "done" && job.result && job.result.store ? h("a", { href: `#/dataset?${query({ path: `${job.folder}/${job.result.store}` })}`, onclick: (e) => e.stopPropagation() }, "dataset") : null,
+        h("td", {}, job.kind === "flywheel" ? h("a", { href: "#", onclick: (e) => { e.preventDefault(); e.stopPropagation(); showFlywheel(flywheel, `${job.folder}/flywheel`).catch((error) => flywheel.replaceChildren(errorBox(error))); } }, "rounds") : null,
+          job.state === "done" && job.result && job.result.store ? h("a", { href: `#/dataset?${query({ path: `${job.folder}/${job.result.store}` })}`, onclick: (e) => e.stopPropagation() }, "dataset") : null,
           ["interrupted", "failed"].includes(job.state) ? h("button", { className: "secondary", onclick: async (e) => { e.stopPropagation(); try { await api(`/api/jobs/${job.id}/resume`, { method: "POST" }); refresh(); } catch (error) { alert(error.message); } } }, "resume") : null))))
       : h("p", { className: "muted" }, "No run yet."));
     if (selected) {
@@ -454,6 +474,7 @@ async function pageRuns(params) {
         const job = await api(`/api/jobs/${selected}`);
         detail.replaceChildren(h("h2", {}, `Run ${job.id}`), kvTable([["scenario", job.params.scenario], ["parameters", h("code", {}, JSON.stringify(job.params))],
           ["state", job.state], ["folder", job.folder], ["error", job.error || "–"]]), h("pre", { id: "job-log" }, (job.log || []).join("\n")));
+        if (job.kind === "flywheel") await showFlywheel(flywheel, `${job.folder}/flywheel`).catch(() => null);
       } catch (error) { detail.replaceChildren(errorBox(error)); }
     }
   }
