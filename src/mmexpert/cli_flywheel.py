@@ -28,8 +28,13 @@ def flywheel_command(
         str, typer.Option("--radar", help="Radar preset or TI .cfg path.")
     ] = "iwr1443-radhar",
     model: Annotated[
-        str, typer.Option("--model", help="Model registry name (`mmexpert train --help`).")
-    ] = "classifier-cnn-tiny",
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model registry name (default: classifier-cnn-tiny; classifier-points-tiny "
+            "with --validate-real, as real recordings give point clouds only).",
+        ),
+    ] = None,
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per round.")] = 8,
     llm: Annotated[
         str, typer.Option("--llm", help="LLM backend: local (embedded SmolLM2), openai, echo.")
@@ -59,6 +64,12 @@ def flywheel_command(
     paraphrases: Annotated[
         int, typer.Option("--paraphrases", min=0, max=8, help="LLM texts asked per sample.")
     ] = 2,
+    describe_per_class: Annotated[
+        int,
+        typer.Option(
+            "--describe-per-class", min=0, help="Samples per weak class given LLM descriptions."
+        ),
+    ] = 3,
     encoder: Annotated[
         str, typer.Option("--encoder", help="Sentence encoder: minilm or ngram (lexical).")
     ] = "minilm",
@@ -77,12 +88,16 @@ def flywheel_command(
 
     if llm not in list_backends():
         raise fail(f"--llm must be one of {list_backends()}, got {llm!r}")
+    model = model or ("classifier-points-tiny" if validate_real else "classifier-cnn-tiny")
     if model not in list_models():
         raise fail(f"--model must be one of {list_models()}, got {model!r}")
     if executor not in ("process", "serial", "ray"):
         raise fail(f"--executor must be process, serial or ray, got {executor!r}")
-    if validate_real is not None and classes is None:
-        raise fail("--validate-real needs --classes 'folder=activity,...'")
+    if validate_real is not None:
+        from mmexpert.cli_run import parse_class_map, parse_real_source
+
+        parse_real_source(validate_real)
+        parse_class_map(classes)
     load_radar_or_exit(radar)
     config = FlywheelConfig(
         scenario=scenario,
@@ -102,6 +117,7 @@ def flywheel_command(
         clip_s=clip_s,
         paraphrases=paraphrases,
         encoder=encoder,
+        describe_per_class=describe_per_class,
         workers=workers,
         executor=executor,
     )

@@ -26,7 +26,6 @@ drives nothing, so it stays an untouched held-out measurement.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -112,7 +111,7 @@ class FlywheelConfig:
     rounds: int = 3
     count: int = 30
     radar: str = "iwr1443-radhar"
-    model: str = "classifier-cnn-tiny"
+    model: str = "classifier-cnn-tiny"  # with real data: a points model (real has no maps)
     epochs: int = 8
     llm: str = "local"
     target: float = 0.95
@@ -164,6 +163,30 @@ class FlywheelConfig:
                 f"validate_real must read READER:DIR (e.g. radhar:data/radhar), got "
                 f"{self.validate_real!r}"
             )
+        class_map(self.real_classes)
+
+
+def class_map(text: str | None) -> dict[str, str] | None:
+    """``"jack=jumping jacks,squats"`` -> ``{"jack": "jumping jacks", "squats": "squats"}``.
+
+    Raises
+    ------
+    FlywheelError
+        For an empty entry or side, or a folder named twice.
+    """
+    if text is None:
+        return None
+    mapping: dict[str, str] = {}
+    for entry in text.split(","):
+        folder, sep, name = entry.partition("=")
+        folder, name = folder.strip(), (name.strip() if sep else folder.strip())
+        if not folder or not name or folder in mapping:
+            raise FlywheelError(
+                f"class map entry {entry.strip()!r} is not FOLDER=CLASS (or repeats a folder); "
+                "write e.g. 'jack=jumping jacks,squats=squats'"
+            )
+        mapping[folder] = name
+    return mapping
 
 
 def round_dir(out: Path, index: int) -> Path:
@@ -647,26 +670,30 @@ class Flywheel:
             self.log(f"warning: {message}")
             return None, message
         try:
-            result = evaluate_real(model_dir, reader, data_dir, self.config.real_classes)
-            data = json.loads(result.to_json()) if hasattr(result, "to_json") else {}
-            confusion = np.asarray(getattr(result, "confusion", data.get("confusion", [])))
-            per_class = dict(getattr(result, "per_class", data.get("per_class", {})))
-            classes = list(data.get("classes") or getattr(result, "classes", per_class))
-            return (
-                Evaluation(
-                    accuracy=float(result.accuracy),
-                    macro_f1=float(result.macro_f1),
-                    per_class={str(k): float(v) for k, v in per_class.items()},
-                    confusion=confusion.astype(int).tolist(),
-                    classes=[str(c) for c in classes],
-                    count=int(confusion.sum()),
-                ),
-                None,
+            result = evaluate_real(
+                model_dir,
+                reader,
+                data_dir,
+                class_map(self.config.real_classes),
+                window_s=self.config.window_s,
+                train_data=self.out / "train_store",
             )
         except Exception as error:
             message = f"real-data evaluation failed: {type(error).__name__}: {error}"
             self.log(f"warning: {message}")
             return None, message[:500]
+        confusion = np.asarray(result.confusion, dtype=np.int64)
+        return (
+            Evaluation(
+                accuracy=float(result.accuracy),
+                macro_f1=float(result.macro_f1),
+                per_class={str(k): float(v) for k, v in result.per_class.items()},
+                confusion=confusion.tolist(),
+                classes=[str(name) for name in result.class_names],
+                count=int(confusion.sum()),
+            ),
+            None,
+        )
 
     def _revise(self, state: RoundState, index: FlywheelIndex) -> None:
         assert state.analysis is not None

@@ -36,7 +36,8 @@ from mmexpert.plan.strategies import INTENSITY_PARAMETERS, SPEED_PARAMETERS, str
 
 QUOTA_GAIN = 3.0  # a class at 0 % accuracy gets (1 + 3) / 1 = 4x the share of a perfect one
 CONFUSABLE_BOOST = 3.0  # multiplier of the "confusable_pair" strategy for a confused class
-SEPARABLE_PARAMETERS = SPEED_PARAMETERS + INTENSITY_PARAMETERS + ("repetitions",)
+# how fast and how big: what the radar sees (repetition counts only change the duration)
+SEPARABLE_PARAMETERS = SPEED_PARAMETERS + INTENSITY_PARAMETERS
 
 
 def analyse(
