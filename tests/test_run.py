@@ -122,6 +122,8 @@ def test_classes_a_classifier_cannot_learn_are_refused_before_simulating(tmp_pat
         ({"--classes": "=squats"}, "is not FOLDER=CLASS"),
         ({"--test-fraction": "1.5"}, "--test-fraction must be within (0, 1)"),
         ({"--radar": "no-such-radar"}, "no-such-radar"),
+        ({"--llm": "scripted"}, "cannot be used from the command line"),
+        ({"--llm": "no-such-llm"}, "unknown LLM backend 'no-such-llm'"),
     ],
 )
 def test_run_argument_errors_exit_2(tmp_path, real_dir, change, message):

@@ -84,6 +84,19 @@ def check_reader_and_folder(reader: str, folder: Path) -> None:
         raise fail(f"real data folder {folder} does not exist")
 
 
+def _check_backend(name: str) -> None:
+    """Exit with a clear error for an LLM backend that cannot be built from its name alone
+    (unknown, or one that needs arguments such as the scripted backend's replies)."""
+    from mmexpert.llm import LLMError, make_backend
+
+    try:
+        make_backend(name)  # lazy: the embedded model is not loaded here
+    except LLMError as error:
+        raise fail(str(error)) from None
+    except TypeError as error:
+        raise fail(f"LLM backend {name!r} cannot be used from the command line: {error}") from None
+
+
 def _model_folder(path: Path) -> Path:
     """A saved model folder, or the training output holding it in ``model/``."""
     if not (path / "config.json").is_file() and (path / "model" / "config.json").is_file():
@@ -710,6 +723,7 @@ def run_command(
     executor = {"local": "process"}.get(executor, executor)
     if executor not in EXECUTORS:
         raise fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+    _check_backend(llm)
     real = parse_real_source(eval_real) if eval_real is not None else None
     class_map = parse_class_map(classes)
     if class_map is not None and real is None:
