@@ -87,6 +87,9 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     assert "resumed from epoch 1" in said
     assert (out / "plan.json").read_bytes() == plan_bytes
     assert json.loads((out / "results.json").read_text())["real"] == results["real"]
+    longer = run_cli(*recipe(out, real_dir, frames=9))  # would mix 8- and 9-frame clips
+    assert longer.exit_code == 2
+    assert "holds a run made with num_frames=8" in text_of(longer)
 
 
 def test_a_different_scenario_in_the_same_folder_is_refused(tmp_path, real_dir):

@@ -193,7 +193,7 @@ def eval_real_command(
         )
     except (RealDataError, ModelFileError, PredictionError) as error:
         raise fail(str(error)) from None
-    result = evaluation.to_json()
+    result = _finite(evaluation.to_json())
     (out_dir / "eval_real.json").write_text(json.dumps(result, indent=1) + "\n")
     if as_json:
         typer.echo(json.dumps(result, indent=1))
@@ -277,6 +277,34 @@ def _check_model(options: RunOptions) -> str:
             f"{[n for n in list_models() if model_config(n).encoder.views == (POINTS_VIEW,)]}"
         )
     return name
+
+
+RUN_SETTINGS_FILE = "run_settings.json"  # what shapes the stored data; fixed per run folder
+
+
+def _check_data_settings(options: RunOptions, radar: Any) -> None:
+    """Refuse to resume a run folder with another radar or clip length: the store would mix
+    samples of both (their ids differ, so none would be skipped)."""
+    from mmexpert.data.samples import radar_config_hash
+
+    settings = {
+        "radar": radar.name,
+        "radar_config_hash": radar_config_hash(radar),
+        "num_frames": options.num_frames,
+    }
+    path = options.out / RUN_SETTINGS_FILE
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        changed = sorted(key for key in settings if saved.get(key) != settings[key])
+        if changed:
+            before = ", ".join(f"{key}={saved.get(key)}" for key in changed)
+            now = ", ".join(f"{key}={settings[key]}" for key in changed)
+            raise fail(
+                f"{options.out} holds a run made with {before}; this command asks for {now}. "
+                "Use another --out."
+            )
+        return
+    path.write_text(json.dumps(settings, indent=1) + "\n")
 
 
 def _plan(options: RunOptions, state: RunState) -> Path:
@@ -648,6 +676,7 @@ def run_recipe(options: RunOptions) -> Path:
     model = _check_model(options)
     state = RunState(radar=load_radar_or_exit(options.radar))
     options.out.mkdir(parents=True, exist_ok=True)
+    _check_data_settings(options, state.radar)
     plan_path = _plan(options, state)
     _check_classes(options, model, state)
     store_dir = _generate(options, plan_path, state)
