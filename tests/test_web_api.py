@@ -10,6 +10,7 @@ requests that try to leave the data folder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -574,3 +575,59 @@ def test_flywheel_run_from_the_page_api(client):
     assert len(view["rounds"]) == 2
     assert all(0.0 <= r["synthetic"]["accuracy"] <= 1.0 for r in view["rounds"])
     assert len(view["rounds"][0]["synthetic"]["confusion"]) == len(view["classes"])
+
+
+# ----------------------------------------------------------------------------- the command
+def test_serve_command_starts_on_loopback_and_prints_the_token(data_root):
+    """``python -m mmexpert.cli_web`` as a user runs it: the printed URL carries the token,
+    browsing is open, actions without the token are refused."""
+    import socket
+    import subprocess
+    import sys
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "MMEXPERT_TOKEN": "from-the-environment"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mmexpert.cli_web", "--data", str(data_root), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        banner = process.stdout.readline() + process.stdout.readline()
+        assert f"http://127.0.0.1:{port}/#token=from-the-environment" in banner, banner
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/datasets") as reply:
+                    listed = json.load(reply)
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert "small" in [row["path"] for row in listed]
+        refused = urllib.request.Request(f"http://127.0.0.1:{port}/api/token", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(refused)
+        assert error.value.code == 401
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_serve_command_refuses_a_missing_data_folder(tmp_path):
+    import typer
+    from typer.testing import CliRunner
+
+    from mmexpert.cli_web import serve_command
+
+    app = typer.Typer()
+    app.command()(serve_command)
+    result = CliRunner().invoke(app, ["--data", str(tmp_path / "absent")])
+    assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split())
