@@ -13,9 +13,13 @@ from rich.table import Table
 from mmexpert.cli_args import ArgumentError, parse_target
 from mmexpert.cli_common import RadarOption, console, fail, load_radar_or_exit
 from mmexpert.cli_dataset import dataset_app, generate_command
+from mmexpert.cli_flywheel import flywheel_command
 from mmexpert.cli_llm_models import ask_command, caption_command, train_llm
 from mmexpert.cli_models import predict_command, train_app
 from mmexpert.cli_plan import plan_command
+from mmexpert.cli_realism import realism_command
+from mmexpert.cli_run import eval_real_command, run_command
+from mmexpert.cli_web import serve_command
 from mmexpert.radar.config import RadarConfigError
 
 app = typer.Typer(
@@ -45,9 +49,14 @@ app.command("generate")(generate_command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
 app.command("predict")(predict_command)
+app.command("eval-real")(eval_real_command)
+app.command("realism")(realism_command)
+app.command("run")(run_command)
+app.command("flywheel")(flywheel_command)
 app.command("caption")(caption_command)
 app.command("ask")(ask_command)
 app.add_typer(llm_app, name="llm")
+app.command("serve")(serve_command)
 app.add_typer(bench_app, name="bench")
 
 
