@@ -205,6 +205,26 @@ def test_window_counts_labels_and_skip_counts(real_dir):
     assert jack_summary.skipped["recordings in folders outside the class map"] == 2
 
 
+def test_ti_demo_csv_windows_keep_the_ti_axes(tmp_path):
+    # TI demo frame: x right, y forward, like ours; no time stamps, so 30 frames/s.
+    rows = ["Frame #,# Obj,X,Y,Z,Doppler,Intensity"]
+    rows += [f"{frame},2,0.5,{2.0 + 0.01 * frame},0.1,-0.4,17.0" for frame in range(75)] * 2
+    (tmp_path / "walk").mkdir()
+    (tmp_path / "walk" / "capture.csv").write_text("\n".join(rows) + "\n")
+    raws, summary = real_raw_samples("ti_csv", tmp_path, None)
+    assert len(raws) == 2  # last frame at 2.467 s: windows start at 0 and 1/3 s
+    assert summary.skipped == {}
+    assert summary.recording_rates_hz["walk/capture.csv"] == pytest.approx(30.0)
+    first = raws[0]
+    np.testing.assert_array_equal(first["points_per_frame"], np.full(60, 2))
+    columns = {name: first["points"][:, i] for i, name in enumerate(POINT_COLUMNS)}
+    np.testing.assert_allclose(columns["x"], 0.5)
+    np.testing.assert_allclose(columns["y"], 2.0 + 0.01 * np.repeat(np.arange(60), 2), atol=1e-6)
+    np.testing.assert_allclose(columns["velocity"], -0.4)
+    np.testing.assert_allclose(columns["intensity"], 17.0)
+    np.testing.assert_allclose(columns["bearing"], np.arctan2(0.5, columns["y"]), atol=1e-6)
+
+
 def test_reading_errors_are_named(tmp_path, real_dir):
     with pytest.raises(RealDataError, match="unknown reader 'rosbag'"):
         real_raw_samples("rosbag", real_dir, None)

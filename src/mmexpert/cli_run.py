@@ -439,7 +439,7 @@ def _train(options: RunOptions, model: str, store_dir: Path, state: RunState) ->
         raise fail("training stopped before its last epoch; rerun to resume")
     record_training_data(result.model_dir, store_dir)
     state.training = result
-    note = f"{result.epochs_done} epochs of {model}, window {window_frames} frames"
+    note = f"{model}, epochs: {result.epochs_done}, window {window_frames} frames"
     if result.resumed_from_epoch:
         note += f", resumed from epoch {result.resumed_from_epoch}"
     _stage(state, "train", started, note)
@@ -579,22 +579,34 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             ]
         )
     lines += _markdown_table(["activity", "primitives", "quota", "by strategy"], quota_rows)
+    llm_report = plan.report
+    lines += [
+        f"LLM calls {llm_report.llm_calls}, failures {len(llm_report.llm_failures)}; "
+        f"paraphrases kept {llm_report.paraphrases_kept}, rejected "
+        f"{sum(llm_report.paraphrases_rejected.values())}.",
+        "",
+    ]
+    lines += [f"- LLM failure: {' '.join(str(f).split())}" for f in llm_report.llm_failures]
+    if llm_report.llm_failures:
+        lines.append("")
     if plan.vocabulary.unmatched:
         names = ", ".join(repr(u.name) for u in plan.vocabulary.unmatched)
         lines += [f"Activities not in the motion library, left out: {names}.", ""]
     lines += ["## Dataset", ""]
     if state.generation is not None:
         report = state.generation
+        stored = sum(state.split.values())
         lines.append(
+            f"{stored} samples stored for {report.requested} planned (this invocation: "
             f"{len(report.generated)} generated, {len(report.skipped)} already stored, "
-            f"{len(report.failed)} failed of {report.requested} specs."
+            f"{len(report.failed)} failed)."
         )
     lines += [f"Split (grouped by motion program): {state.split}.", ""]
     lines += ["## Training", ""]
     if training is not None and training.history:
         last = training.history[-1]
         lines.append(
-            f"{training.epochs_done} epochs, last loss {last['loss']:.4f}; classes "
+            f"epochs: {training.epochs_done}, last loss {last['loss']:.4f}; classes "
             f"{', '.join(training.classes)}."
         )
         if "training_curve" in state.images:

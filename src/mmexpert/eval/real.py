@@ -102,8 +102,17 @@ class RealReadSummary:
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        """Plain JSON-ready dict."""
-        return asdict(self)
+        """Plain JSON-ready dict (an unknown rate, NaN, becomes None)."""
+        data = asdict(self)
+        data["frame_rate_hz"] = _finite_or_none(self.frame_rate_hz)
+        data["recording_rates_hz"] = {
+            name: _finite_or_none(rate) for name, rate in self.recording_rates_hz.items()
+        }
+        return data
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 @dataclass
