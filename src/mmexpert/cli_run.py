@@ -453,9 +453,11 @@ def _plot_training_curve(history: list[dict[str, float]], path: Path) -> Path | 
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     figure, axes = plt.subplots(figsize=(5, 3.5), constrained_layout=True)
     axes.plot([row["epoch"] for row in history], [row["loss"] for row in history], marker="o")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
     axes.set_ylabel("training loss")
     axes.set_title("training curve")
@@ -494,7 +496,7 @@ def _evaluate_synthetic(options: RunOptions, model_dir: Path, store_dir: Path, s
         counts[raw["activity"]] = counts.get(raw["activity"], 0) + 1
     report["samples_per_class"] = counts
     state.synthetic = report
-    title = f"held-out synthetic, {report['count']} clips"
+    title = f"synthetic test, {report['count']} clips"
     plot_confusion_matrix(report, options.out / "confusion_synthetic.png", title=title)
     state.images["synthetic"] = "confusion_synthetic.png"
     note = f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"

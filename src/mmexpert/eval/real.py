@@ -504,7 +504,7 @@ def evaluate_real(
     written = None
     if plot_path is not None:
         Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
-        title = f"real data, {summary.windows} windows of {window_s:g} s"
+        title = f"real, {summary.windows} windows"
         written = str(plot_confusion_matrix(report, plot_path, title=title))
     return RealEvaluation(
         accuracy=report["accuracy"],
