@@ -248,6 +248,10 @@ class Flywheel:
     after_phase
         Called as ``after_phase(round, phase)`` after each phase is saved (a test hook: an
         exception raised there interrupts the run like a crash).
+    backend
+        An LLM backend to use instead of ``make_backend(config.llm)`` (e.g. a
+        :class:`~mmexpert.llm.ScriptedBackend`); it is wrapped in the run's response cache
+        all the same.
     """
 
     def __init__(
@@ -257,6 +261,7 @@ class Flywheel:
         progress: bool = True,
         log: Callable[[str], None] = print,
         after_phase: PhaseHook | None = None,
+        backend: Any = None,
     ) -> None:
         config.check()
         self.config = config
@@ -264,6 +269,7 @@ class Flywheel:
         self.progress = progress
         self.log = log
         self.after_phase = after_phase
+        self._given_backend = backend
         self._backend = None
         self._encoder = None
         self._radar = None
@@ -281,9 +287,13 @@ class Flywheel:
     @property
     def backend(self):
         if self._backend is None:
-            from mmexpert.llm import make_backend
+            from mmexpert.llm import CachedBackend, make_backend
 
-            self._backend = make_backend(self.config.llm, cache=self.out / "llm_cache.sqlite")
+            cache = self.out / "llm_cache.sqlite"
+            if self._given_backend is not None:
+                self._backend = CachedBackend(self._given_backend, cache)
+            else:
+                self._backend = make_backend(self.config.llm, cache=cache)
         return self._backend
 
     @property
@@ -362,6 +372,7 @@ class Flywheel:
         for number in range(self.config.rounds):
             state = self._state(number)
             started = time.perf_counter()
+            finished_before = list(state.phases)
             if not state.done("planned"):
                 self._plan(state, index)
             if not state.done("generated"):
@@ -384,13 +395,14 @@ class Flywheel:
                 + (f", real accuracy {state.real.accuracy:.3f}" if state.real else "")
                 + f" [{elapsed:.0f} s this call]"
             )
-            write_report(self.out, index, self.config)
             if reason is not None:
                 index.stop_reason = reason
+                index.best_round = int(np.argmax(accuracies))
+                write_json_atomic(self.out / INDEX_NAME, index)
+            if reason is not None or state.phases != finished_before:
+                write_report(self.out, index, self.config)
+            if reason is not None:
                 break
-        index.best_round = int(np.argmax(accuracies)) if accuracies else None
-        write_json_atomic(self.out / INDEX_NAME, index)
-        write_report(self.out, index, self.config)
         self.log(f"stopped: {index.stop_reason}")
         return index
 
@@ -713,6 +725,7 @@ def run_flywheel(
     progress: bool = True,
     log: Callable[[str], None] = print,
     after_phase: PhaseHook | None = None,
+    backend: Any = None,
 ) -> FlywheelIndex:
     """Run or resume a flywheel in ``out`` (see :class:`Flywheel`).
 
@@ -727,4 +740,6 @@ def run_flywheel(
         Bad configuration, a folder holding another run, an unplannable scenario, or a
         generation/training failure (named).
     """
-    return Flywheel(config, out, progress=progress, log=log, after_phase=after_phase).run()
+    return Flywheel(
+        config, out, progress=progress, log=log, after_phase=after_phase, backend=backend
+    ).run()

@@ -92,6 +92,8 @@ def _confusion_png(state: RoundState, out: Path, which: str) -> Path | None:
     if evaluation is None:
         return None
     path = out / f"confusion_{which}_round_{state.round:02d}.png"
+    if path.is_file() and path.stat().st_mtime >= _state_time(out, state.round):
+        return path  # a round's evaluation does not change once saved
     return plot_confusion_matrix(
         {
             "confusion": evaluation.confusion,
@@ -101,6 +103,10 @@ def _confusion_png(state: RoundState, out: Path, which: str) -> Path | None:
         path,
         title=f"round {state.round}, {which}",
     )
+
+
+def _state_time(out: Path, round_number: int) -> float:
+    return (out / f"round_{round_number:02d}" / STATE_NAME).stat().st_mtime
 
 
 def _percent(value: float | None) -> str:

@@ -113,8 +113,11 @@ def _natural_range(settings: ClassPlan, primitive: str, name: str) -> tuple[floa
             return use.ranges[name]
         for spec in primitive_parameters(primitive):
             if spec["name"] == name and spec["type"] != "choice":
-                span = float(spec["max"]) - float(spec["min"])
-                return (float(spec["min"]) + 0.2 * span, float(spec["max"]) - 0.2 * span)
+                low, high = float(spec["min"]), float(spec["max"])
+                if settings.widen_level >= 1:  # widened draws use the primitive's full range
+                    return (low, high)
+                span = high - low  # else its middle (see plan.programs)
+                return (low + 0.2 * span, high - 0.2 * span)
     return None
 
 
@@ -131,7 +134,10 @@ def separation_ranges(
     other_uses = [u.primitive for u in ACTIVITIES[other.activity].uses]
     result: dict[str, dict[str, tuple[float, float]]] = {}
     for primitive in own_uses:
-        names = {s["name"] for s in primitive_parameters(primitive)} & set(SEPARABLE_PARAMETERS)
+        specs = {s["name"] for s in primitive_parameters(primitive)}
+        names = specs & set(SEPARABLE_PARAMETERS)
+        if "speed_mps" in specs:
+            names.discard("cadence_steps_per_s")  # derived from the speed when both exist
         for name in sorted(names):
             for other_primitive in other_uses:
                 other_names = {s["name"] for s in primitive_parameters(other_primitive)}
