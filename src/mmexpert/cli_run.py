@@ -209,27 +209,27 @@ def eval_real_command(
 class RunOptions:
     """The settings of one ``mmexpert run`` (see :func:`run_command` for each)."""
 
-    scenario: str
-    radar: str
-    count: int
-    out: Path
-    model: str | None = None  # None: classifier-points-tiny with real data, else vit
-    epochs: int = 20
-    real: tuple[str, Path] | None = None  # (reader, folder)
-    classes: dict[str, str] | None = None
-    llm: str = "local"
-    encoder: str = "minilm"
-    seed: int = 0
-    window_s: float = 2.0
-    hop_s: float = 1 / 3
-    num_frames: int | None = None
-    test_fraction: float = 0.2
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    workers: int = 2
-    executor: str = "process"
-    device: str = "cpu"
-    progress: bool = True
+    scenario: str  # the application, in a sentence
+    radar: str  # preset name or TI .cfg path
+    count: int  # synthetic samples to plan
+    out: Path  # run folder (created or resumed)
+    model: str | None = None  # None: DEFAULT_REAL_MODEL with real data, else DEFAULT_MODEL
+    epochs: int = 20  # training epochs
+    real: tuple[str, Path] | None = None  # (reader, folder) of labelled real recordings
+    classes: dict[str, str] | None = None  # real folder -> class name (None: folder names)
+    llm: str = "local"  # planner LLM backend (the embedded SmolLM2 by default)
+    encoder: str = "minilm"  # planner sentence encoder ("ngram": lexical, no model load)
+    seed: int = 0  # seeds plan, split and training
+    window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
+    hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
+    num_frames: int | None = None  # frames per synthetic clip (None: the whole motion)
+    test_fraction: float = 0.2  # held-out synthetic share, grouped by motion program
+    batch_size: int = 32  # samples per training step
+    learning_rate: float = 1e-3  # peak AdamW learning rate
+    workers: int = 2  # simulation workers
+    executor: str = "process"  # simulation executor: process, ray or serial
+    device: str = "cpu"  # torch device for training and evaluation
+    progress: bool = True  # progress bars on stderr
 
 
 @dataclass
