@@ -362,3 +362,135 @@ def test_radhar_sample_pooled_statistics() -> None:
     # The sample's README states about 20 points per frame at about 30 fps.
     assert 10 < pooled.points_per_frame.mean() < 30
     assert math.isfinite(float(np.median(pooled.intensity_db)))
+
+
+# ----------------------------------------------------------------------------- simulator gaps
+
+
+def _first_chirp_tx0_rx0(radar, scene) -> np.ndarray:
+    """ADC samples of the first chirp (TX 0) at RX 0, noise-free and unquantized [V]."""
+    from mmexpert.radar.synthesis import simulate
+
+    assert radar.frame.chirp_tx[0] == (0,)
+    cube = simulate(
+        radar, scene, 1, np.random.default_rng(0), method="exact", noise=False, quantize=False
+    )
+    return cube.adc[0, 0, 0, 0, :].astype(np.complex128)
+
+
+def test_leakage_lands_in_its_range_bin_with_the_stated_power() -> None:
+    from mmexpert.radar.scene import Scene, leakage_reflectors
+
+    radar = load_radar("iwr1443-radhar")  # TX 0 and RX 0 sit at the radar origin
+    bin_index = 3
+    range_m = bin_index * radar.range_resolution_m  # beat frequency exactly on FFT bin 3
+    power_w = 1e-9  # -60 dBm at the RF input
+    scene = Scene().add(leakage_reflectors(radar, [range_m], [power_w], [0.4], [-0.1]))
+    samples = _first_chirp_tx0_rx0(radar, scene)
+    received_w = np.mean(np.abs(samples) ** 2) / radar.volts_per_sqrt_watt**2
+    # Radar equation with the RCS of leakage_reflectors: exactly the stated power.
+    assert received_w == pytest.approx(power_w, rel=1e-5)
+    spectrum = np.abs(np.fft.fft(samples))
+    assert int(np.argmax(spectrum)) == bin_index
+
+
+def test_leakage_is_refused_when_malformed() -> None:
+    from mmexpert.radar.scene import SceneError, leakage_reflectors
+
+    radar = load_radar("iwr1443-radhar")
+    with pytest.raises(SceneError, match="ranges_m must be > 0"):
+        leakage_reflectors(radar, [0.0], [1e-9], [0.0], [0.0])
+    with pytest.raises(SceneError, match="powers_w must be >= 0"):
+        leakage_reflectors(radar, [0.1], [-1.0], [0.0], [0.0])
+    with pytest.raises(SceneError, match="one shape"):
+        leakage_reflectors(radar, [0.1, 0.2], [1e-9], [0.0], [0.0])
+
+
+def test_wall_echo_has_the_power_of_the_radar_image_at_twice_the_distance() -> None:
+    from mmexpert.radar.scene import Scene, SceneError, Wall
+
+    radar = load_radar("iwr1443-radhar")
+    distance, gamma = 3.0, 0.5
+    wall = Wall(np.array([0.0, distance, 0.0]), np.array([0.0, -1.0, 0.0]), gamma)
+    echo = wall.specular_echo(np.zeros(3))
+    np.testing.assert_allclose(echo.positions_m, [[0.0, distance, 0.0]])
+    assert echo.rcs_m2[0] == pytest.approx(math.pi * distance**2 * gamma**2)
+    samples = _first_chirp_tx0_rx0(radar, Scene().add(echo))
+    received_w = np.mean(np.abs(samples) ** 2) / radar.volts_per_sqrt_watt**2
+    gain = 10 ** (radar.antennas.element_gain_dbi / 10)  # boresight
+    friis_w = (
+        radar.receiver.tx_power_w
+        * gain**2
+        * gamma**2
+        * (radar.wavelength_m / (4 * math.pi * 2 * distance)) ** 2
+    )
+    assert received_w == pytest.approx(friis_w, rel=1e-5)
+    with pytest.raises(SceneError, match="lies on the wall plane"):
+        wall.specular_echo(np.array([0.0, distance, 1.0]))
+
+
+def test_leakage_shows_as_static_near_points_unless_clutter_removal_is_on() -> None:
+    from mmexpert.data.simulation import simulate_person
+
+    program = {"segments": [{"primitive": "stand", "duration_s": 0.4}]}
+    radhar = load_radar("iwr1443-radhar")  # clutterRemoval 0, as the RadHAR driver ran
+    with_leakage = simulate_person(radhar, program, seed=3, num_frames=2, keep_adc=False)
+    assert 2 <= with_leakage.metadata["leakage_paths"] <= 4
+    near = with_leakage.points[with_leakage.points["range"] < NEAR_RANGE_M]
+    assert len(near) >= 2  # at least one per frame
+    assert np.all(np.abs(near["velocity"]) < radhar.velocity_resolution_mps / 2)
+    ideal = simulate_person(radhar, program, seed=3, num_frames=2, keep_adc=False, leakage=None)
+    assert ideal.metadata["leakage_paths"] == 0
+    assert np.sum(ideal.points["range"] < NEAR_RANGE_M) == 0
+    # The same seed draws the same leakage.
+    again = simulate_person(radhar, program, seed=3, num_frames=2, keep_adc=False)
+    np.testing.assert_array_equal(again.points, with_leakage.points)
+    # Static clutter removal (mean over chirps) takes the static coupling out, as on a device.
+    udoppler = load_radar("iwr1843-udoppler")
+    assert udoppler.chain.clutter_removal
+    removed = simulate_person(udoppler, program, seed=3, num_frames=2, keep_adc=False)
+    assert np.sum(removed.points["range"] < NEAR_RANGE_M) == 0
+
+
+def test_rooms_draw_furniture_rcs_and_back_walls() -> None:
+    from mmexpert.data.simulation import FURNITURE_RCS_SPAN_M2, room_from_spec
+    from mmexpert.plan import RoomSpec
+    from mmexpert.plan.programs import sample_scene
+
+    room = room_from_spec(RoomSpec(furniture=6), seed=11)
+    rcs = np.asarray(room.furniture_rcs_m2)
+    assert rcs.shape == (6,)
+    assert np.all((rcs >= FURNITURE_RCS_SPAN_M2[0]) & (rcs <= FURNITURE_RCS_SPAN_M2[1]))
+    assert room_from_spec(RoomSpec(furniture=6), seed=11) == room
+    rng = np.random.default_rng(1)
+    scenes = [sample_scene((0.0, 2.0), rng) for _ in range(300)]
+    back = np.mean([s.room.back_wall_reflectivity > 0 for s in scenes])
+    assert 0.25 <= back <= 0.42
+    assert max(s.room.furniture for s in scenes) == 8
+
+
+def test_device_points_use_native_fft_lengths_so_static_returns_stay_static() -> None:
+    from mmexpert.data.simulation import chain_pads_ffts, device_point_cloud
+    from mmexpert.dsp.chain import MMEXPERT_VIEWS, ProcessingChain
+    from mmexpert.radar.scene import Scene, StaticReflectors
+    from mmexpert.radar.synthesis import simulate
+
+    radar = load_radar("iwr1443-radhar")  # 16 loops, no clutter removal
+    cabinet = StaticReflectors(np.array([[0.3, 2.0, 0.0]]), 10.0)  # strong static return
+    cube = simulate(radar, Scene().add(cabinet), 4, np.random.default_rng(0))
+    padded_chain = ProcessingChain(MMEXPERT_VIEWS)  # Doppler 16 -> 128 bins for the maps
+    assert chain_pads_ffts(padded_chain, cube)
+    half_bin = radar.velocity_resolution_mps / 2
+    padded = np.concatenate(padded_chain(cube).points)
+    # The padded spectrum resolves the Hann window's Doppler sidelobes: false movers.
+    assert np.any(np.abs(padded["velocity"]) > half_bin)
+    native = device_point_cloud(cube, padded_chain, frames_per_chunk=3)
+    assert len(native) == 4
+    for frame in native:
+        assert np.all(np.abs(frame["velocity"]) < half_bin)
+        assert np.min(np.abs(frame["range"] - np.hypot(0.3, 2.0))) <= radar.range_resolution_m
+    # Without padding the device points are the chain's own points.
+    plain = ProcessingChain()
+    assert not chain_pads_ffts(plain, cube)
+    for a, b in zip(device_point_cloud(cube, plain), plain(cube).points, strict=True):
+        np.testing.assert_array_equal(a, b)

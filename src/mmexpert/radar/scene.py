@@ -12,6 +12,12 @@ Scatterer groups
   (C2-smooth) in position and linear in RCS; an optional visibility mask ``[T, P]``.
 * :class:`StaticReflectors`: fixed points (furniture, wall texture) giving zero-Doppler
   clutter.
+* :func:`leakage_reflectors`: TX->RX antenna leakage as static points a few cm from the
+  radar, with a stated received power.
+
+A :class:`Wall` also returns the radar's own signal (:meth:`Wall.specular_echo`: the radar's
+mirror image, equivalent to a point of RCS ``pi R^2 |Gamma|^2`` at the foot of the
+perpendicular).
 
 Multipath (image method)
 ------------------------
@@ -306,6 +312,46 @@ class Wall:
         """Signed distances [...] of points [..., 3] from the wall plane [m]."""
         return (np.asarray(points_m) - self.point_m) @ self.normal_m
 
+    def specular_echo(self, radar_position_m: np.ndarray) -> StaticReflectors:
+        """The wall's own echo back to a radar at ``radar_position_m``: one static point.
+
+        A flat wall facing the radar at distance ``R`` returns the radar's signal as if from
+        the radar's mirror image at ``2 R`` (image method), from the foot of the
+        perpendicular, in the direction of the wall normal:
+
+        .. math::
+
+            P_r = \\frac{P_t G^2 \\lambda^2 |\\Gamma|^2}{(4\\pi)^2 (2R)^2}
+                = \\frac{P_t G^2 \\lambda^2 \\sigma}{(4\\pi)^3 R^4}
+            \\quad\\text{with}\\quad \\sigma = \\pi R^2 |\\Gamma|^2
+
+        so a point at the foot with radar cross-section ``pi R^2 |Gamma|^2`` gives the same
+        received power through the ordinary radar equation, and the element pattern decides
+        how much of it a side wall (seen at 90 degrees) still returns.
+
+        Parameters
+        ----------
+        radar_position_m : float [3]
+            Radar position, world frame [m].
+
+        Returns
+        -------
+        StaticReflectors with one point at the foot of the perpendicular [m] and RCS
+        ``pi R^2 |Gamma|^2`` [m^2].
+
+        Raises
+        ------
+        SceneError
+            If the radar lies on the wall plane.
+        """
+        radar = _as_points("radar_position_m", radar_position_m, ())
+        distance = float(self.signed_distance(radar))
+        if abs(distance) < 1e-6:
+            raise SceneError("the radar lies on the wall plane; a wall echo needs a distance")
+        foot = radar - distance * self.normal_m
+        rcs = math.pi * distance**2 * abs(self.reflection_coefficient) ** 2
+        return StaticReflectors(foot[None], np.array([rcs]))
+
 
 @dataclass(frozen=True)
 class PathGeometry:
@@ -464,6 +510,87 @@ class Scene:
             rcs_m2=np.concatenate(path_rcs, axis=1),
             reflection=np.concatenate(reflection).astype(np.complex128),
         )
+
+
+def leakage_reflectors(
+    radar: RadarConfig,
+    ranges_m: np.ndarray,
+    powers_w: np.ndarray,
+    azimuths_rad: np.ndarray,
+    elevations_rad: np.ndarray,
+) -> StaticReflectors:
+    """TX->RX antenna leakage (board coupling, radome) as static near-range reflectors.
+
+    On a real device part of every chirp couples from the TX to the RX antennas over a few
+    centimetres of board and radome: a strong zero-Doppler return in the first range bins
+    that the chain keeps when static clutter removal is off. Modelling it as static points
+    close to the radar sends it through the same synthesis and chain as everything else, so
+    it picks up the same windows, near-field phases across the array, CFAR and angle
+    estimation.
+
+    Each path is a point at ``ranges_m`` from the radar origin in the direction
+    (``azimuths_rad``, ``elevations_rad``) of the radar local frame, with the radar cross
+    section that makes its power at the RF input of an antenna at the origin exactly
+    ``powers_w``:
+
+    .. math::
+
+        \\sigma = \\frac{P_r (4\\pi)^3 R^4}{P_t G(u)^2 \\lambda^2}
+
+    Parameters
+    ----------
+    radar : RadarConfig
+        Its pose places the points; its TX power, element gain and wavelength set the RCS.
+    ranges_m : float [K]
+        One-way length of each coupling path [m] (> 0).
+    powers_w : float [K]
+        Received power of each path at the RF input [W] (>= 0).
+    azimuths_rad, elevations_rad : float [K]
+        Direction of each path in the radar local frame [rad].
+
+    Returns
+    -------
+    StaticReflectors with K points (world frame [m], RCS [m^2]).
+
+    Raises
+    ------
+    SceneError
+        If the arrays differ in length, a range is not positive or a power is negative.
+    """
+    ranges = np.atleast_1d(np.asarray(ranges_m, dtype=np.float64))
+    powers = np.atleast_1d(np.asarray(powers_w, dtype=np.float64))
+    azimuths = np.atleast_1d(np.asarray(azimuths_rad, dtype=np.float64))
+    elevations = np.atleast_1d(np.asarray(elevations_rad, dtype=np.float64))
+    if not ranges.shape == powers.shape == azimuths.shape == elevations.shape:
+        raise SceneError(
+            "leakage ranges, powers, azimuths and elevations must have one shape, got "
+            f"{ranges.shape}, {powers.shape}, {azimuths.shape}, {elevations.shape}"
+        )
+    values = np.concatenate([ranges, powers, azimuths, elevations])
+    if not np.all(np.isfinite(values)):
+        raise SceneError("leakage parameters contain NaN or infinite values")
+    if np.any(ranges <= 0):
+        raise SceneError(f"leakage ranges_m must be > 0, got a minimum of {ranges.min()}")
+    if np.any(powers < 0):
+        raise SceneError(f"leakage powers_w must be >= 0, got a minimum of {powers.min()}")
+    directions = np.stack(
+        [
+            np.cos(elevations) * np.sin(azimuths),
+            np.cos(elevations) * np.cos(azimuths),
+            np.sin(elevations),
+        ],
+        axis=-1,
+    )  # (K, 3) local frame
+    gain = radar.antennas.element_gain(directions)  # (K,) linear power gain
+    wavelength = radar.wavelength_m
+    rcs = (
+        powers
+        * (4 * math.pi) ** 3
+        * ranges**4
+        / (radar.receiver.tx_power_w * gain**2 * wavelength**2)
+    )
+    positions = radar.pose.to_world(ranges[:, None] * directions)
+    return StaticReflectors(positions, rcs)
 
 
 def point_target(
