@@ -375,7 +375,7 @@ class Flywheel:
             finished_before = list(state.phases)
             if not state.done("planned"):
                 self._plan(state, index)
-            if not state.done("generated"):
+            if not state.done("generated") or (not state.done("trained") and self._missing(state)):
                 self._generate(state, index)
             if not state.done("trained"):
                 self._train(state, index)
@@ -547,14 +547,35 @@ class Flywheel:
         )
         return specs
 
+    def _missing(self, state: RoundState) -> bool:
+        """True when samples of the round (or the validation set) are not in their store."""
+        from mmexpert.data.store import DatasetStore
+
+        stores = [(self.out / "train_store", state.sample_ids)]
+        if state.round == 0:
+            validation = self._sample_ids(self._validation_specs())
+            stores.append((self.out / "validation" / "store", validation))
+        for path, ids in stores:
+            if not path.is_dir():
+                return True
+            with DatasetStore.open(path) as store:
+                if not all(store.has(sample_id) for sample_id in ids):
+                    return True
+        return False
+
+    def _validation_specs(self) -> list[SampleSpec]:
+        from mmexpert.data.engine import load_specs
+
+        return load_specs(self.out / "validation" / PLAN_NAME)
+
     def _generate(self, state: RoundState, index: FlywheelIndex) -> None:
-        from mmexpert.data.engine import EngineError, generate, load_specs
+        from mmexpert.data.engine import EngineError, generate
 
         started = time.perf_counter()
         config = self.config
         try:
             if state.round == 0:
-                validation = load_specs(self.out / "validation" / PLAN_NAME)
+                validation = self._validation_specs()
                 self.log(f"validation set: {len(validation)} samples (generated once)")
                 report = generate(
                     validation,
@@ -566,6 +587,11 @@ class Flywheel:
                     num_frames=self.clip_frames,
                 )
                 state.generation["validation"] = report.to_dict()
+                if report.failed:
+                    raise FlywheelError(
+                        f"{len(report.failed)} of {report.requested} validation samples failed "
+                        f"to generate (first: {report.failed[0][2][:300]}); rerun to retry"
+                    )
             report = generate(
                 self._round_specs(state.round),
                 self.radar,
@@ -578,6 +604,14 @@ class Flywheel:
         except EngineError as error:
             raise FlywheelError(f"round {state.round}: generation failed: {error}") from None
         state.generation["train"] = report.to_dict()
+        if report.failed:
+            first = report.failed[0][2].splitlines()[0] if report.failed[0][2] else "?"
+            write_json_atomic(round_dir(self.out, state.round) / STATE_NAME, state)
+            raise FlywheelError(
+                f"round {state.round}: {len(report.failed)} of {report.requested} samples "
+                f"failed to generate (first: {first[:300]}); the others are stored: rerun the "
+                "same command to retry them"
+            )
         state.timings_s["generate"] = round(
             state.timings_s.get("generate", 0.0) + time.perf_counter() - started, 2
         )
@@ -597,6 +631,11 @@ class Flywheel:
         with DatasetStore.open(self.out / "train_store", mode="a") as store:
             present = [sample_id for sample_id in dict.fromkeys(wanted) if store.has(sample_id)]
             store.save_split(split_name, {sample_id: "train" for sample_id in present})
+        if not present:
+            raise FlywheelError(
+                f"round {state.round}: none of the {len(wanted)} planned samples is in "
+                f"{self.out / 'train_store'}; rerun to generate them"
+            )
         state.train_ids = len(present)
         config = TrainConfig(
             model=self.config.model,
