@@ -314,3 +314,59 @@ def test_stage2_starts_from_stage1_and_batched_generation_matches(tmp_path: Path
             tmp_path / "s3",
             data=memory_data(),
         )
+
+
+def test_projector_standardises_inputs_and_matches_embedding_scale() -> None:
+    """Closed form: after fitting, standardised inputs have per-feature mean 0 and std 1, and
+    every projected token has exactly the RMS of the LM's token embeddings (gain 1)."""
+    from mmexpert.models.radar_llm import RadarProjector, embedding_rms
+
+    generator = torch.Generator().manual_seed(0)
+    # A large shared offset with a small between-sample spread, like frozen map tokens.
+    tokens = 5.0 + 0.1 * torch.randn(6, 10, 16, generator=generator)
+    projector = RadarProjector(16, 32, 24, output_rms=0.02)
+    projector.fit_input_statistics(tokens)
+    standard = (tokens - projector.input_mean) / projector.input_std
+    flat = standard.reshape(-1, 16)
+    torch.testing.assert_close(flat.mean(0), torch.zeros(16), atol=1e-5, rtol=0)
+    torch.testing.assert_close(flat.std(0), torch.ones(16), atol=1e-5, rtol=0)
+    out = projector(tokens)
+    rms = out.pow(2).mean(-1).sqrt()
+    torch.testing.assert_close(rms, torch.full_like(rms, 0.02), rtol=1e-4, atol=0)
+    weight = torch.full((5, 4), 3.0)
+    assert embedding_rms(weight) == pytest.approx(3.0)
+    plain = RadarProjector(16, 32, 24, normalize=False)
+    assert not any(name.startswith("input_") for name, _ in plain.named_buffers())
+    with pytest.raises(RadarLLMError, match=">= 2 tokens"):
+        projector.fit_input_statistics(tokens[:1, :1])
+
+
+def test_projector_scale_set_from_lm_and_statistics_from_training_data(tmp_path: Path) -> None:
+    from mmexpert.models.radar_llm import embedding_rms
+    from mmexpert.models.radar_llm_train import _encoder_tokens, _optimizer
+
+    config = small_config(steps=2, projector_lr_scale=10.0)
+    report = train_radar_llm(config, "unused", tmp_path / "run", data=memory_data())
+    assert report.steps == 2
+    trained = load_radar_llm(tmp_path / "run")
+    base_rms = embedding_rms(trained.language_model.get_input_embeddings().weight)
+    assert float(trained.projector.output_rms) == pytest.approx(base_rms, rel=1e-6)
+    tokens = _encoder_tokens(trained, memory_data()).reshape(-1, config.encoder.token_dim)
+    torch.testing.assert_close(trained.projector.input_mean, tokens.mean(0))
+    groups = _optimizer(load_radar_llm(tmp_path / "run", trainable=True), config).param_groups
+    assert [group["lr"] for group in groups] == [config.learning_rate, 10 * config.learning_rate]
+    with pytest.raises(RadarLLMError, match="projector_lr_scale"):
+        small_config(projector_lr_scale=0.0).validate()
+    with pytest.raises(RadarLLMError, match="radar_noise"):
+        small_config(radar_noise=-1.0).validate()
+
+
+def test_radar_noise_training_is_seeded(tmp_path: Path) -> None:
+    config = small_config(steps=4, radar_noise=0.5, log_every=2)
+    first = train_radar_llm(config, "unused", tmp_path / "a", data=memory_data())
+    second = train_radar_llm(config, "unused", tmp_path / "b", data=memory_data())
+    quiet = train_radar_llm(
+        small_config(steps=4, log_every=2), "unused", tmp_path / "c", data=memory_data()
+    )
+    assert first.last_loss == pytest.approx(second.last_loss, rel=1e-6)
+    assert first.last_loss != pytest.approx(quiet.last_loss, rel=1e-6)

@@ -174,6 +174,21 @@ def _encoder_tokens(model: RadarLLM, data: RadarTextData, batch: int = 32) -> to
     return torch.cat(chunks)
 
 
+def _optimizer(model: RadarLLM, config: RadarLLMConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable weights: LoRA at ``learning_rate``, the projector at
+    ``learning_rate * projector_lr_scale``."""
+    projector = [p for p in model.projector.parameters() if p.requires_grad]
+    projector_ids = {id(p) for p in projector}
+    lora = [p for p in model.parameters() if p.requires_grad and id(p) not in projector_ids]
+    groups = [
+        {"params": lora, "lr": config.learning_rate},
+        {"params": projector, "lr": config.learning_rate * config.projector_lr_scale},
+    ]
+    return torch.optim.AdamW(
+        [group for group in groups if group["params"]], weight_decay=config.weight_decay
+    )
+
+
 def _save_checkpoint(
     model: RadarLLM, optimizer: torch.optim.Optimizer, step: int, out_dir: Path
 ) -> None:
@@ -271,18 +286,25 @@ def _train(
             raise RadarLLMError(
                 f"init_from {config.init_from} has base {init_config.base!r} / another encoder"
             )
+        if init_config.normalize_projector != config.normalize_projector:
+            raise RadarLLMError(
+                f"init_from {config.init_from} has normalize_projector="
+                f"{init_config.normalize_projector}; the new stage must use the same projector"
+            )
         model.config = config
     else:
         model = build_radar_llm(config, texts=data.texts(), work_dir=out)
     model.train()
     model.encoder.eval()
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        trainable, lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    encoder_tokens = _encoder_tokens(model, data)  # (samples, tokens, enc_dim)
+    if not start_step and not config.init_from:
+        # A fresh projector standardises with this training set; resumed and stage-2 runs
+        # keep the statistics saved with their projector.
+        model.projector.fit_input_statistics(encoder_tokens)
+    optimizer = _optimizer(model, config)
     if start_step and (checkpoint / "optimizer.pt").is_file():
         optimizer.load_state_dict(torch.load(checkpoint / "optimizer.pt", weights_only=True))
-    encoder_tokens = _encoder_tokens(model, data)  # (samples, tokens, enc_dim)
+    feature_std = encoder_tokens.reshape(-1, encoder_tokens.shape[-1]).std(0)
     log_path = out / "train_log.jsonl"
     window_losses: list[float] = []
     first_loss = last_loss = float("nan")
@@ -294,7 +316,11 @@ def _train(
         chosen = torch.randperm(len(examples), generator=batch_generator)[: config.batch_size]
         picked = [examples[int(i)] for i in chosen]
         indices = torch.tensor([example.sample_index for example in picked])
-        radar_embeds = model.project_tokens(encoder_tokens[indices])
+        tokens = encoder_tokens[indices]
+        if config.radar_noise > 0:
+            noise = torch.randn(tokens.shape, generator=batch_generator)
+            tokens = tokens + config.radar_noise * feature_std * noise.to(tokens)
+        radar_embeds = model.project_tokens(tokens)
         terms = model.loss(radar_embeds, [e.question for e in picked], [e.answer for e in picked])
         optimizer.zero_grad(set_to_none=True)
         terms["answer_loss"].backward()
