@@ -64,6 +64,8 @@ def test_classifier_trains_saves_loads_and_predicts(store, tmp_path):
     ]
     loaded = load_model(result.model_dir)
     assert loaded.classes == sorted(ACTIVITIES) and loaded.inputs.window_frames == FRAMES
+    # the store's radar frame rate travels with the model (real data are resampled to it)
+    assert loaded.inputs.frame_rate_hz == pytest.approx(50.0)
     rows = predict(result.model_dir, store)
     assert len(rows) == 12
     for row in rows:

@@ -44,6 +44,7 @@ class InputSettings:
     window_frames: int  # time window [frames]
     dynamic_range_db: float  # normalisation floor below the peak [dB]
     max_points: int  # points kept per frame
+    frame_rate_hz: float | None = None  # radar frame rate of the training data [Hz]
 
 
 @dataclass
@@ -140,6 +141,11 @@ def load_model(folder: str | os.PathLike[str], device: str = "cpu") -> LoadedMod
             window_frames=int(inputs_data["window_frames"]),
             dynamic_range_db=float(inputs_data["dynamic_range_db"]),
             max_points=int(inputs_data["max_points"]),
+            frame_rate_hz=(
+                None
+                if inputs_data.get("frame_rate_hz") is None
+                else float(inputs_data["frame_rate_hz"])
+            ),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError(f"{source}/config.json is malformed: {error!r}") from None

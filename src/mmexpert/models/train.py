@@ -222,6 +222,13 @@ def _train(
         probe = build_config(config, ["_"])
         views = probe.encoder.views
         raws = load_raw_samples(store, ids, views)
+        # real recordings are resampled to this rate before a model sees them
+        rates = {
+            round(float(record.metadata["timing"]["frame_rate_hz"]), 6)
+            for record in store.records(ids)
+            if "frame_rate_hz" in (record.metadata.get("timing") or {})
+        }
+    frame_rate_hz = rates.pop() if len(rates) == 1 else None
     classes = list(config.classes) if config.classes else sorted({r["activity"] for r in raws})
     model_cfg = build_config(config, classes)
     if isinstance(model_cfg, ClassifierConfig) and len(classes) < 2:
@@ -279,7 +286,11 @@ def _train(
         start_epoch, history = int(checkpoint["epoch"]), list(checkpoint["history"])
 
     inputs = InputSettings(
-        tuple(views), config.window_frames, config.dynamic_range_db, config.max_points
+        tuple(views),
+        config.window_frames,
+        config.dynamic_range_db,
+        config.max_points,
+        frame_rate_hz=frame_rate_hz,
     )
     last_epoch = config.epochs
     if config.max_epochs_this_run is not None:
