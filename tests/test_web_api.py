@@ -284,6 +284,22 @@ def test_no_request_path_leaves_the_data_folder(client, data_root, tmp_path_fact
         link.unlink()
 
 
+def test_runs_and_uploads_folders_that_lead_outside_are_not_written(tmp_path):
+    data, outside = tmp_path / "data", tmp_path / "outside"
+    data.mkdir()
+    outside.mkdir()
+    (data / "runs").symlink_to(outside, target_is_directory=True)
+    (data / "uploads").symlink_to(outside, target_is_directory=True)
+    client = TestClient(create_app(data, TOKEN))
+    job = {"kind": "generate", "params": {"scenario": "squats", "llm": "echo"}}
+    refused = client.post("/api/jobs", json=job, headers=AUTH)
+    assert refused.status_code == 400 and "outside" in refused.json()["error"]
+    upload = {"file": ("capture.csv", _ti_csv().encode(), "text/csv")}
+    refused = client.post("/api/uploads", files=upload, headers=AUTH)
+    assert refused.status_code == 400 and "outside" in refused.json()["error"]
+    assert list(outside.iterdir()) == []
+
+
 def test_foreign_host_headers_are_refused(data_root):
     guarded = TestClient(create_app(data_root, TOKEN, allowed_hosts=["127.0.0.1", "localhost"]))
     assert guarded.get("/api/datasets", headers={"host": "evil.example:8000"}).status_code == 400

@@ -179,6 +179,8 @@ class JobManager:
         if kind not in self.kinds:
             raise JobError(f"unknown job kind {kind!r}; choose one of {sorted(self.kinds)}")
         checked = self.kinds[kind].check(dict(params))
+        if self.runs.is_symlink() or (self.runs.exists() and not self.data.contains(self.runs)):
+            raise JobError(f"{RUNS_DIR}/ leads outside the data folder; refusing to write there")
         job_id = time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
         job = {
             "id": job_id,
