@@ -551,7 +551,7 @@ class Flywheel:
         """True when samples of the round (or the validation set) are not in their store."""
         from mmexpert.data.store import DatasetStore
 
-        stores = [(self.out / "train_store", state.sample_ids)]
+        stores = [(self.out / "train_store", self._sample_ids(self._round_specs(state.round)))]
         if state.round == 0:
             validation = self._sample_ids(self._validation_specs())
             stores.append((self.out / "validation" / "store", validation))
@@ -587,13 +587,15 @@ class Flywheel:
                     num_frames=self.clip_frames,
                 )
                 state.generation["validation"] = report.to_dict()
+                index.validation_ids = self._sample_ids(validation)
                 if report.failed:
                     raise FlywheelError(
                         f"{len(report.failed)} of {report.requested} validation samples failed "
                         f"to generate (first: {report.failed[0][2][:300]}); rerun to retry"
                     )
+            specs = self._round_specs(state.round)
             report = generate(
-                self._round_specs(state.round),
+                specs,
                 self.radar,
                 self.out / "train_store",
                 executor=config.executor,  # type: ignore[arg-type]
@@ -604,6 +606,8 @@ class Flywheel:
         except EngineError as error:
             raise FlywheelError(f"round {state.round}: generation failed: {error}") from None
         state.generation["train"] = report.to_dict()
+        # ids name the generator code too: taken now, from the code that generated them
+        state.sample_ids = list(dict.fromkeys(self._sample_ids(specs)))
         if report.failed:
             first = report.failed[0][2].splitlines()[0] if report.failed[0][2] else "?"
             write_json_atomic(round_dir(self.out, state.round) / STATE_NAME, state)
@@ -681,7 +685,7 @@ class Flywheel:
         model_dir = round_dir(self.out, state.round) / "train" / "model"
         loaded = load_model(model_dir)
         with DatasetStore.open(self.out / "validation" / "store") as store:
-            raws = load_raw_samples(store, None, loaded.inputs.views)
+            raws = load_raw_samples(store, index.validation_ids or None, loaded.inputs.views)
         names, scores = class_scores(loaded, raws, index.classes)
         position = {name: i for i, name in enumerate(names)}
         keep = [i for i, raw in enumerate(raws) if raw.get("activity") in position]

@@ -117,7 +117,7 @@ class RoundState(BaseModel):
     round: int
     phases: list[Phase] = Field(default_factory=list)
     settings: list[ClassPlan] = Field(default_factory=list)  # what this round planned with
-    sample_ids: list[str] = Field(default_factory=list)  # this round's planned samples
+    sample_ids: list[str] = Field(default_factory=list)  # this round's samples (store ids)
     train_ids: int = 0  # samples trained on (all rounds so far)
     generation: dict[str, Any] = Field(default_factory=dict)
     llm_report: dict[str, Any] = Field(default_factory=dict)
@@ -160,6 +160,7 @@ class FlywheelIndex(BaseModel):
     classes: list[str] = Field(default_factory=list)
     base_weights: dict[str, float] = Field(default_factory=dict)  # round-0 strategy weights
     population: str = "any"  # who the scenario's subjects are
+    validation_ids: list[str] = Field(default_factory=list)  # the validation samples
     rounds: list[RoundSummary] = Field(default_factory=list)
     stop_reason: str | None = None
     best_round: int | None = None
