@@ -191,6 +191,21 @@ def test_generation_run_needs_the_token_then_completes_and_survives_a_restart(cl
     restarted = TestClient(create_app(data_root, TOKEN))
     again = restarted.get(f"/api/jobs/{job['id']}").json()
     assert again["state"] == "done" and again["result"]["store"] == "store"
+    # A server killed while the run was going: on the next start the run is interrupted;
+    # resume reuses the saved plan and the engine skips the samples already stored.
+    job_file = data_root / job["folder"] / "job.json"
+    crashed = json.loads(job_file.read_text())
+    crashed.update(state="running", instance="a-server-that-died")
+    job_file.write_text(json.dumps(crashed))
+    after_crash = TestClient(create_app(data_root, TOKEN))
+    assert after_crash.get(f"/api/jobs/{job['id']}").json()["state"] == "interrupted"
+    assert after_crash.post(f"/api/jobs/{job['id']}/resume").status_code == 401
+    assert after_crash.post(f"/api/jobs/{job['id']}/resume", headers=AUTH).status_code == 200
+    resumed = _wait_job(after_crash, job["id"])
+    assert resumed["state"] == "done", resumed
+    assert any("reusing the saved plan" in line for line in resumed["log"])
+    assert resumed["result"]["report"]["skipped"] == 2
+    assert resumed["result"]["report"]["generated"] == 0
 
 
 def test_bad_job_requests_are_named(client):

@@ -78,6 +78,7 @@ class SourceRequest(BaseModel):
     question: str | None = Field(None, max_length=500)
 
     def source(self) -> dict[str, Any]:
+        """The input part of the request, for :func:`~mmexpert.web.playground.raw_input`."""
         return {"store": self.store, "sample_id": self.sample_id, "upload": self.upload}
 
 

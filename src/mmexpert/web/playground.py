@@ -221,6 +221,8 @@ class ModelCache:
         self.lock = threading.Lock()
 
     def get(self, folder: Path, kind: str) -> Any:
+        """The loaded model of ``folder`` (``kind`` from :func:`model_kind`), loading it on
+        first use or when its ``config.json`` changed; call with :attr:`lock` held."""
         stamp = (folder / "config.json").stat().st_mtime
         cached = self._models.get(folder)
         if cached is not None and cached[0] == stamp:

@@ -252,12 +252,14 @@ async function pageSample(params) {
   }
   const scene = makeScene(view);
   let frame = 0, playing = true, started = performance.now(), dragging = null;
+  // Without a stored frame rate, times_s are frame indices: play them at 10 frames/s.
+  const clockScale = view.frame_rate_hz ? 1 : 10;
   const duration = view.times_s[view.times_s.length - 1] + (view.frame_rate_hz ? 1 / view.frame_rate_hz : 1);
   const render = () => {
     draw3d(space, view, scene, frame);
     for (const name of Object.keys(view.maps)) drawMap(canvases[name], images[name], view.maps[name], frame, name.replace("_", " "));
     slider.value = frame;
-    label.textContent = `t = ${fmt(view.times_s[frame], 3)} s`;
+    label.textContent = view.frame_rate_hz ? `t = ${fmt(view.times_s[frame], 3)} s` : `frame ${view.frames[frame]}`;
     space.dataset.frame = frame;
   };
   space.addEventListener("mousedown", (e) => { dragging = [e.clientX, e.clientY]; scene.auto = false; });
@@ -270,13 +272,13 @@ async function pageSample(params) {
   space.addEventListener("wheel", (e) => { e.preventDefault(); scene.scale *= e.deltaY < 0 ? 1.1 : 0.9; render(); });
   play.addEventListener("click", () => {
     playing = !playing; play.textContent = playing ? "pause" : "play";
-    started = performance.now() - view.times_s[frame] * 1000;
+    started = performance.now() - (view.times_s[frame] * 1000) / clockScale;
   });
   slider.addEventListener("input", () => { frame = Number(slider.value); playing = false; play.textContent = "play"; render(); });
   let handle = 0;
   const tick = (now) => {
     if (playing) {
-      const t = ((now - started) / 1000) % duration;
+      const t = (((now - started) / 1000) * clockScale) % duration;
       let index = 0;
       while (index + 1 < view.times_s.length && view.times_s[index + 1] <= t) index++;
       if (scene.auto) scene.yaw = -0.6 + 0.25 * Math.sin(now / 4000);
