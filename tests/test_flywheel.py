@@ -440,3 +440,12 @@ def test_a_killed_flywheel_process_resumes_without_losing_or_duplicating_samples
     assert len(ids) == len(set(ids)) == 12
     assert sorted(ids) == sorted(_store_ids(clean / "train_store"))
     assert os.path.isfile(out / "report.md")
+
+
+def test_garbage_llm_output_for_an_unplannable_scenario_is_a_named_error(tmp_path):
+    config = FlywheelConfig(scenario="keep an eye on the flat", **{**TINY, "llm": "scripted"})
+    garbage = ScriptedBackend(lambda messages, params: "}{ lorem ipsum")
+    with pytest.raises(FlywheelError, match="round 0 cannot be planned"):
+        run_flywheel(config, tmp_path / "run", progress=False, log=lambda line: None,
+                     backend=garbage)  # fmt: skip
+    assert not (tmp_path / "run" / "train_store").exists()
