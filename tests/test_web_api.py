@@ -662,3 +662,37 @@ def test_serve_command_refuses_a_missing_data_folder(tmp_path):
     app.command()(serve_command)
     result = CliRunner().invoke(app, ["--data", str(tmp_path / "absent")])
     assert result.exit_code == 2 and "does not exist" in " ".join(result.output.split())
+
+
+def test_uploads_open_in_the_sample_viewer(client, data_root):
+    """A point recording shows its points per frame in the radar frame; a products .npz of
+    a simulated person shows its maps, its skeleton and world-frame points."""
+    saved = client.post(
+        "/api/uploads", files={"file": ("walk.csv", _ti_csv(6).encode())}, headers=AUTH
+    ).json()
+    view = client.get("/api/upload", params={"id": saved["id"]}).json()
+    assert view["points_frame"] == "radar" and view["maps"] == {} and view["skeleton"] is None
+    assert [len(frame) for frame in view["points"]] == [3] * 6
+    assert view["times_s"] == pytest.approx(np.arange(6) / 30.0, abs=1e-4)
+    assert view["points"][2][0][:3] == pytest.approx([0.0, 2.1, 0.3])
+    spec = load_specs(PLAN_SMALL)[1]
+    products = simulate_person(
+        load_radar("iwr1843-udoppler"),
+        spec.program,
+        seed=spec.seed,
+        num_frames=FRAMES,
+        keep_adc=False,
+    )
+    products.save(data_root / "person.npz")
+    payload = (data_root / "person.npz").read_bytes()
+    (data_root / "person.npz").unlink()
+    saved = client.post(
+        "/api/uploads", files={"file": ("person.npz", payload)}, headers=AUTH
+    ).json()
+    view = client.get("/api/upload", params={"id": saved["id"]}).json()
+    assert set(view["maps"]) == {"micro_doppler", "range_time", "azimuth_time"}
+    assert view["maps"]["micro_doppler"]["frames"] == FRAMES
+    joints = np.array(view["skeleton"]["joints"])
+    np.testing.assert_allclose(joints, products.extras["joints"][:FRAMES], atol=1e-3)
+    assert view["points_frame"] == "world" and view["radar_position_m"][2] == pytest.approx(1.0)
+    assert client.get("/api/upload", params={"id": "../../etc.csv"}).status_code == 403

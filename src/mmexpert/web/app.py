@@ -42,6 +42,7 @@ from mmexpert.web.playground import (
     read_upload,
     save_upload,
     upload_path,
+    upload_view,
     zero_shot,
 )
 from mmexpert.web.safety import (
@@ -275,6 +276,13 @@ def create_app(
             except (PlaygroundError, PathRefusedError) as error:
                 rows.append({"id": upload_id, "error": str(error)})
         return rows
+
+    @app.get("/api/upload")
+    def upload_viewer(
+        upload_id: Annotated[str, Query(alias="id", max_length=128)],
+        max_frames: Annotated[int, Query(ge=2, le=2000)] = 300,
+    ) -> dict[str, Any]:
+        return upload_view(data, upload_id, max_frames)
 
     @app.post("/api/uploads", dependencies=guarded, status_code=201)
     async def upload(request: Request, file: UploadFile) -> Any:

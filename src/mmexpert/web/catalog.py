@@ -29,7 +29,7 @@ MAX_POINTS_PER_FRAME = 64  # strongest points kept per frame in the viewer
 SKELETON_FPS_HZ = 30.0  # the frame rate simulate_person synthesizes motions at
 PLAN_FILE_MAX_BYTES = 50_000_000
 
-_MAP_AXES = {
+MAP_AXES = {  # view -> (axis name in the products/metadata, scale to display units, label)
     "micro_doppler": ("velocity_axis", 1.0, "velocity [m/s]"),
     "range_time": ("range_axis", 1.0, "range [m]"),
     "azimuth_time": ("angle_axis", 180.0 / np.pi, "azimuth [deg]"),
@@ -232,7 +232,7 @@ def dataset_summary(data: DataRoot, relative: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- one sample
 
 
-def _frame_picks(num_frames: int, max_frames: int) -> np.ndarray:
+def frame_picks(num_frames: int, max_frames: int) -> np.ndarray:
     """At most ``max_frames`` frame indices spread evenly over ``num_frames``, int64."""
     count = max(1, min(num_frames, max_frames))
     return np.unique(np.round(np.linspace(0, num_frames - 1, count)).astype(np.int64))
@@ -373,13 +373,13 @@ def sample_view(
         else len(sample.arrays.get("points_per_frame", []))
     )
     frame_rate = float(timing.get("frame_rate_hz") or 0.0) or None
-    picks = _frame_picks(num_frames, max_frames)
+    picks = frame_picks(num_frames, max_frames)
     times = picks / frame_rate if frame_rate else picks.astype(np.float64)
     axes = metadata.get("axes") or {}
     maps = {}
     for view in views:
         payload = map_payload(sample.arrays[view], picks, max_bins)
-        axis_name, scale, label = _MAP_AXES[view]
+        axis_name, scale, label = MAP_AXES[view]
         axis = axes.get(axis_name)
         payload["axis"] = (
             {"low": axis[0] * scale, "high": axis[1] * scale, "label": label} if axis else None

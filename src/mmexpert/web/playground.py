@@ -23,7 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from mmexpert.web.catalog import CatalogError, model_kind, open_store
+from mmexpert.web.catalog import (
+    MAP_AXES,
+    CatalogError,
+    frame_picks,
+    map_payload,
+    model_kind,
+    open_store,
+    points_payload,
+)
 from mmexpert.web.safety import DataRoot, PathRefusedError
 
 UPLOADS_DIR = "uploads"
@@ -183,6 +191,89 @@ def list_uploads(data: DataRoot) -> list[str]:
         for p in folder.iterdir()
         if p.is_file() and not p.name.startswith(".") and not p.is_symlink()
     )
+
+
+def upload_view(
+    data: DataRoot, upload_id: str, max_frames: int = 300, max_bins: int = 128
+) -> dict[str, Any]:
+    """An upload in the sample viewer's format (see
+    :func:`~mmexpert.web.catalog.sample_view`).
+
+    A point recording gives points in the radar frame (radar at the origin) at its own
+    frame times; a products ``.npz`` also gives its maps and, when it holds a simulated
+    person (``joints``, ``joint_times``), the skeleton nearest to each frame time, with
+    points moved to the world frame by the file's radar pose.
+
+    Raises
+    ------
+    PlaygroundError
+        If the upload cannot be read.
+    """
+    from mmexpert.data.products import ProductsFileError, SimulationProducts
+    from mmexpert.data.readers import POINT_READERS, RecordingError
+    from mmexpert.motion import PARENTS
+    from mmexpert.radar.config import RadarConfigError
+
+    path = upload_path(data, upload_id)
+    _, kind = _upload_format(path.name)
+    maps: dict[str, Any] = {}
+    skeleton = None
+    pose = None
+    if kind == "products":
+        try:
+            products = SimulationProducts.load(path)
+        except (ProductsFileError, RadarConfigError, KeyError, ValueError) as error:
+            raise PlaygroundError(f"not a products .npz file: {error}") from None
+        from mmexpert.data.samples import points_table
+
+        points, counts = points_table(products), products.points_per_frame
+        frame_rate: float | None = products.config.frame_rate_hz
+        picks = frame_picks(len(counts), max_frames)
+        times = picks / frame_rate
+        for view, (axis_name, scale, label) in MAP_AXES.items():
+            if view not in products.maps_db:
+                continue
+            payload = map_payload(products.maps_db[view], picks, max_bins)
+            axis = products.axes.get(axis_name)
+            payload["axis"] = (
+                {"low": float(axis[0]) * scale, "high": float(axis[-1]) * scale, "label": label}
+                if axis is not None and len(axis)
+                else None
+            )
+            maps[view] = payload
+        pose = products.config.pose
+        if "joints" in products.extras and "joint_times" in products.extras:
+            joint_times = np.asarray(products.extras["joint_times"], dtype=np.float64)
+            nearest = np.abs(joint_times[None, :] - times[:, None]).argmin(axis=1)
+            joints = np.asarray(products.extras["joints"], dtype=np.float64)[nearest]
+            skeleton = {"joints": np.round(joints, 3).tolist(), "parents": list(PARENTS)}
+    else:
+        try:
+            recording = POINT_READERS[kind](path)
+        except (RecordingError, UnicodeDecodeError, OSError, ValueError) as error:
+            raise PlaygroundError(f"not a {kind} recording: {error}") from None
+        raw = _recording_raw(recording, path.name)
+        points, counts = raw["points"], raw["points_per_frame"]
+        rate = recording.frame_rate_hz
+        frame_rate = float(rate) if np.isfinite(rate) else None
+        picks = frame_picks(len(counts), max_frames)
+        times = np.asarray(recording.times_s, dtype=np.float64)[picks]
+    return {
+        "title": f"Upload {upload_id} ({kind})",
+        "sample_id": upload_id,
+        "store": None,
+        "frame_rate_hz": frame_rate,
+        "num_frames": len(counts),
+        "frames": picks.tolist(),
+        "times_s": np.round(times, 4).tolist(),
+        "maps": maps,
+        "points": points_payload(points, counts, picks, pose),
+        "points_frame": "world" if pose is not None else "radar",
+        "radar_position_m": list(pose.position_m) if pose is not None else [0.0, 0.0, 0.0],
+        "skeleton": skeleton,
+        "skeleton_error": None if skeleton else "an upload holds no motion (points only)",
+        "metadata": {"upload": upload_id, "format": kind},
+    }
 
 
 # --------------------------------------------------------------------------- inputs

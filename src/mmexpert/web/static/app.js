@@ -231,10 +231,13 @@ async function pageDataset(params) {
 }
 
 async function pageSample(params) {
-  const view = await api(`/api/sample?${query({ store: params.store, sample_id: params.id })}`);
+  const view = params.upload
+    ? await api(`/api/upload?${query({ id: params.upload })}`)
+    : await api(`/api/sample?${query({ store: params.store, sample_id: params.id })}`);
   const m = view.metadata;
-  main.append(h("h1", {}, `Sample ${view.sample_id} · ${m.activity || ""}`),
-    h("p", { className: "muted" }, h("a", { href: `#/dataset?${query({ path: view.store })}` }, view.store), ` · ${view.num_frames} frames at ${fmt(view.frame_rate_hz)} Hz · points in the ${view.points_frame} frame`));
+  main.append(h("h1", {}, view.title || `Sample ${view.sample_id} · ${m.activity || ""}`),
+    h("p", { className: "muted" }, view.store ? h("a", { href: `#/dataset?${query({ path: view.store })}` }, view.store) : h("a", { href: "#/playground" }, "playground"),
+      ` · ${view.num_frames} frames at ${fmt(view.frame_rate_hz)} Hz · points in the ${view.points_frame} frame`));
   const space = h("canvas", { id: "space", width: 520, height: 460 });
   const maps = h("div", { className: "maps", id: "maps" });
   const slider = h("input", { type: "range", min: 0, max: view.times_s.length - 1, value: 0, id: "time-slider" });
@@ -242,7 +245,7 @@ async function pageSample(params) {
   const label = h("span", { className: "muted", id: "time-label" });
   main.append(h("div", { className: "controls" }, play, slider, label,
     h("span", { className: "muted" }, "drag the 3-D view to turn it")));
-  main.append(h("div", { className: "row" }, h("div", {}, space, view.skeleton_error ? h("p", { className: "error" }, `skeleton: ${view.skeleton_error}`) : null), maps));
+  main.append(h("div", { className: "row" }, h("div", {}, space, view.skeleton_error ? h("p", { className: view.store ? "error" : "muted" }, `skeleton: ${view.skeleton_error}`) : null), maps));
   const images = {};
   const canvases = {};
   for (const [name, map] of Object.entries(view.maps)) {
@@ -290,6 +293,7 @@ async function pageSample(params) {
   handle = requestAnimationFrame(tick);
   pageTimers.push(() => cancelAnimationFrame(handle));
 
+  if (!view.store) return;  // an upload: no captions, QA or motion program
   const program = m.motion_program || {};
   main.append(h("div", { className: "row" },
     h("div", { className: "panel" }, h("h2", {}, "Captions"), h("ul", { id: "captions" }, (m.captions || []).map((c) => h("li", {}, c))),
@@ -515,17 +519,19 @@ async function pagePlayground() {
   const question = h("input", { id: "question", value: "What is the person doing?" });
   const fileInput = h("input", { type: "file", id: "upload-file", accept: info.upload_formats.join(",") });
   const uploadMessage = h("span", { className: "muted" }, `${info.upload_formats.join(" ")} up to ${fmt(info.max_upload_bytes / 1e6)} MB`);
-  const uploadButton = h("button", { className: "secondary", type: "button", onclick: async () => {
+  const uploadButton = h("button", { className: "secondary", type: "button", id: "upload-button", onclick: async () => {
     if (!fileInput.files.length) return;
     const body = new FormData(); body.append("file", fileInput.files[0]);
     try {
       const saved = await api("/api/uploads", { method: "POST", body });
       uploadSelect.append(h("option", { value: saved.id, selected: true }, `${saved.id} (${saved.format})`));
-      uploadMessage.textContent = `kept ${saved.id}: ${saved.frames} frames, ${saved.points} points`; uploadMessage.className = "ok";
+      uploadMessage.replaceChildren(`kept ${saved.id}: ${saved.frames} frames, ${saved.points} points · `, h("a", { href: `#/sample?${query({ upload: saved.id })}` }, "view"));
+      uploadMessage.className = "ok";
     } catch (error) { uploadMessage.textContent = error.message; uploadMessage.className = "error"; }
   } }, "upload");
   main.append(h("div", { className: "row" },
-    h("div", { className: "panel stack" }, h("h2", {}, "Input"), h("p", {}, storeSelect, " ", sampleSelect), h("p", {}, uploadSelect),
+    h("div", { className: "panel stack" }, h("h2", {}, "Input"), h("p", {}, storeSelect, " ", sampleSelect), h("p", {}, uploadSelect, " ",
+      h("a", { href: "#", id: "view-upload", onclick: (e) => { e.preventDefault(); if (uploadSelect.value) go("sample", { upload: uploadSelect.value }); } }, "view upload")),
       h("p", {}, fileInput, uploadButton), h("p", {}, uploadMessage)),
     h("div", { className: "panel" }, h("h2", {}, "Zero-shot / classifier"), scorers.length ? [h("p", {}, modelSelect), h("p", {}, classes),
       h("button", { id: "predict", onclick: () => run("/api/predict", { model: modelSelect.value, classes: classes.value ? classes.value.split(",").map((c) => c.trim()).filter(Boolean) : null }, (r) =>
