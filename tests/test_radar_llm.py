@@ -274,6 +274,17 @@ def test_trained_radar_tower_as_frozen_encoder(tmp_path: Path) -> None:
     save_model(classifier, ["walking", "waving", "jumping", "sitting"], inputs, tmp_path / "tower")
     config = config_for_radar_model(small_config(steps=4, log_every=2), tmp_path / "tower")
     assert config.encoder.bins == (32, 24) and config.window_frames == 16
+    # Frequency pooling: 2 views x 4 time patches, each the mean of its 4 frequency patches.
+    from mmexpert.models.radar_llm_encoder import load_trained_radar_encoder
+
+    pooled, _ = load_trained_radar_encoder(tmp_path / "tower")
+    every, _ = load_trained_radar_encoder(tmp_path / "tower", pool_frequency=False)
+    batch = {k: v[:2] for k, v in memory_data().radar.items()}
+    with torch.no_grad():
+        all_tokens, few_tokens = every(batch), pooled(batch)
+    assert all_tokens.shape == (2, 2 * 4 * 4, 32) and few_tokens.shape == (2, 2 * 4, 32)
+    expected = all_tokens.view(2, 2, 4, 4, 32).mean(2).reshape(2, 8, 32)
+    torch.testing.assert_close(few_tokens, expected)
     report = train_radar_llm(config, "unused", tmp_path / "llm", data=memory_data())
     assert report.steps == 4 and np.isfinite(report.last_loss)
     trained = load_radar_llm(tmp_path / "llm")

@@ -80,6 +80,9 @@ class RadarLLMConfig:
     # Folder of a model trained by `mmexpert train clip|classifier`: its radar tower is the
     # frozen encoder (referenced, not copied). None: the built-in MapPatchEncoder.
     radar_model: str | None = None
+    # With a ViT radar_model: average its frequency patches (views x time tokens, see
+    # load_trained_radar_encoder); False feeds all views x freq x time tokens.
+    pool_tower_frequency: bool = True
     stage: int = 1  # 1: captions; 2: captions + QA
     dtype: str = "float32"  # LM weights: "bfloat16" or "float16" for large models on a GPU
     encoder: MapPatchEncoderConfig = field(default_factory=MapPatchEncoderConfig)
@@ -600,7 +603,9 @@ def config_for_radar_model(config: RadarLLMConfig, folder: str | Path) -> RadarL
     """``config`` set up to use the radar tower of a trained CLIP / classifier model: its
     views, window and normalisation replace the built-in encoder's."""
     try:
-        tower, inputs = load_trained_radar_encoder(folder)
+        tower, inputs = load_trained_radar_encoder(
+            folder, pool_frequency=config.pool_tower_frequency
+        )
     except RadarEncoderError as error:
         raise RadarLLMError(str(error)) from error
     views = tuple(inputs["views"])  # type: ignore[arg-type]
@@ -623,7 +628,9 @@ def _make_encoder(config: RadarLLMConfig) -> RadarTokenEncoder:
     if config.radar_model is None:
         return MapPatchEncoder(config.encoder)
     try:
-        encoder, inputs = load_trained_radar_encoder(config.radar_model, device=config.device)
+        encoder, inputs = load_trained_radar_encoder(
+            config.radar_model, device=config.device, pool_frequency=config.pool_tower_frequency
+        )
     except RadarEncoderError as error:
         raise RadarLLMError(str(error)) from error
     expected = {

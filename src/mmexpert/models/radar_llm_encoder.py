@@ -208,7 +208,7 @@ class TokenEncoderAdapter(RadarTokenEncoder):
 
 
 def load_trained_radar_encoder(
-    folder: str | Path, device: str = "cpu"
+    folder: str | Path, device: str = "cpu", pool_frequency: bool = True
 ) -> tuple[TokenEncoderAdapter, dict[str, object]]:
     """The radar tower of a model saved by ``mmexpert train clip|classifier`` as a frozen
     token encoder.
@@ -219,6 +219,12 @@ def load_trained_radar_encoder(
         The trained model's folder (``config.json``, ``classes.json``, weights).
     device
         Where to load it.
+    pool_frequency
+        For a ViT tower: average each time patch's ``freq_patches`` tokens (their masks are
+        equal), giving ``views * time_patches`` tokens ordered by view then time, as the CNN
+        tower and :class:`MapPatchEncoder` give. The LLM keeps the time course and reads 8x
+        fewer tokens (48 instead of 384 for 3 views, 64 frames, 4-frame patches), which is
+        what makes a 135M LM trainable on a CPU. False: every token.
 
     Returns
     -------
@@ -244,10 +250,19 @@ def load_trained_radar_encoder(
             f"{folder}: the radar LLM takes map views only; this tower also reads points"
         )
     tower = loaded.model.radar
+    encoder_config = loaded.config.encoder
+    freq_patches = int(encoder_config.freq_patches) if encoder_config.kind == "vit" else 1
+    pool = pool_frequency and freq_patches > 1
 
     def tokens_of(module: nn.Module, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
         tokens, mask = module.encode_tokens(dict(batch))  # (b, n, width), (b, n)
-        return tokens * mask[..., None].to(tokens.dtype)
+        tokens = tokens * mask[..., None].to(tokens.dtype)
+        if pool:  # ViT layout per view: freq-major (fp, tp) grid, flattened
+            b, n, width = tokens.shape
+            streams = len(encoder_config.map_views)
+            grid = tokens.view(b, streams, freq_patches, n // (streams * freq_patches), width)
+            tokens = grid.mean(2).reshape(b, -1, width)  # (b, views * tp, width)
+        return tokens
 
     adapter = TokenEncoderAdapter(
         tower,
