@@ -192,6 +192,9 @@ def test_bad_inputs_raise_clear_errors(model) -> None:
         small_config(stage=3).validate()
     with pytest.raises(RadarLLMError, match="not a saved radar LLM"):
         load_radar_llm("/nonexistent/folder")
+    if not torch.cuda.is_available():
+        with pytest.raises(RadarLLMError, match="sees no CUDA GPU"):
+            build_radar_llm(small_config(device="cuda"), texts=CAPTIONS)
 
 
 def test_store_training_stage2_and_resume(tmp_path: Path) -> None:

@@ -699,6 +699,7 @@ def build_radar_llm(
         On ``config.device``; only projector and LoRA parameters require gradients.
     """
     config.validate()
+    device = _device(config.device)  # before any weights are loaded
     if config.base == TINY_BASE:
         tokenizer = train_tiny_tokenizer(
             [*texts, CAPTION_PROMPT, "Question: Answer:"], config.tiny_vocab_size
@@ -717,12 +718,17 @@ def build_radar_llm(
         language_model = _wrap_lora(config, base_model)
         encoder = encoder if encoder is not None else _make_encoder(config)
         model = RadarLLM(config, encoder, language_model, tokenizer)
-    return model.to(_device(config.device))
+    return model.to(device)
 
 
 def _device(name: str) -> torch.device:
+    """The torch device, or :class:`RadarLLMError` when CUDA is asked for but absent."""
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise RadarLLMError("device 'cuda' requested but torch sees no CUDA GPU")
+        raise RadarLLMError(
+            f"device {name!r} requested but this torch build sees no CUDA GPU "
+            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'none'}); "
+            "use --device cpu"
+        )
     return torch.device(name)
 
 
@@ -759,6 +765,7 @@ def load_radar_llm(
     config = RadarLLMConfig.from_dict(json.loads(config_path.read_text()))
     if device is not None:
         config = replace(config, device=device)
+    target_device = _device(config.device)  # before any weights are loaded
     tiny_dir = _tiny_base_dir(root) if config.base == TINY_BASE else None
     base_model, _ = load_base_lm(config.base, tiny_dir=tiny_dir, dtype=_DTYPES[config.dtype])
     from transformers import AutoTokenizer
@@ -774,7 +781,7 @@ def load_radar_llm(
     model = RadarLLM(config, encoder, language_model, tokenizer)
     model.projector.load_state_dict(torch.load(root / "projector.pt", weights_only=True))
     model.projector.requires_grad_(trainable)
-    return model.to(_device(config.device))
+    return model.to(target_device)
 
 
 def _tiny_base_dir(root: Path) -> Path:

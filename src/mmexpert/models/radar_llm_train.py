@@ -28,6 +28,7 @@ from mmexpert.models.radar_llm import (
     RadarLLM,
     RadarLLMConfig,
     RadarLLMError,
+    _device,
     build_radar_llm,
     load_radar_llm,
     prepare_radar,
@@ -240,6 +241,7 @@ def train_radar_llm(
         On bad data, a config that differs from the checkpoint's, or a missing device.
     """
     config.validate()
+    _device(config.device)  # a missing GPU fails before the data is read
     threads = torch.get_num_threads()
     if config.cpu_threads is not None:
         torch.set_num_threads(config.cpu_threads)
