@@ -96,3 +96,52 @@ def test_clear_errors(store_dir: Path, tmp_path: Path) -> None:
     assert bad_view.exit_code == 2 and "unknown views" in flat(bad_view.output)
     no_model = runner.invoke(standalone_app, ["caption", "--model", str(tmp_path), "x.npz"])
     assert no_model.exit_code == 2 and "not a saved radar LLM" in flat(no_model.output)
+
+
+def test_train_on_a_trained_radar_tower(store_dir: Path, tmp_path: Path) -> None:
+    """--radar-model: a saved classifier's radar tower is the frozen encoder; its views and
+    window replace --views/--window, and the tower is referenced, not copied."""
+    import torch
+
+    from mmexpert.models.encoders import EncoderConfig
+    from mmexpert.models.io import InputSettings, save_model
+    from mmexpert.models.models import ClassifierConfig, build_model
+
+    tower = EncoderConfig(
+        kind="vit",
+        views=("micro_doppler",),
+        width=32,
+        depth=1,
+        heads=4,
+        freq_patches=8,
+        time_patch=4,
+        view_bins=(("micro_doppler", 128),),
+    )
+    torch.manual_seed(0)
+    classifier = build_model(ClassifierConfig(encoder=tower, num_classes=4))
+    inputs = InputSettings(
+        views=("micro_doppler",), window_frames=16, dynamic_range_db=40.0, max_points=32
+    )
+    save_model(classifier, ["walks", "waves", "jumps", "sits"], inputs, tmp_path / "tower")
+    runner = CliRunner()
+    out = tmp_path / "model"
+    args = ["train-llm", "--data", str(store_dir), "--out", str(out), "--split", "all"]
+    args += ["--radar-model", str(tmp_path / "tower"), "--steps", "2", "--threads", "1"]
+    result = runner.invoke(standalone_app, [*args, "--radar-noise", "0.5"])
+    assert result.exit_code == 0, result.output
+    config = json.loads((out / "config.json").read_text())
+    assert config["radar_model"] == str((tmp_path / "tower").resolve())
+    assert config["encoder"]["views"] == ["micro_doppler"]
+    assert config["encoder"]["window_frames"] == 16 and config["radar_noise"] == 0.5
+    assert not (out / "encoder.pt").exists()
+    from mmexpert.data.store import DatasetStore
+
+    with DatasetStore.open(store_dir) as store:
+        first_id = store.ids()[0]
+    captioned = runner.invoke(
+        standalone_app, ["caption", "--model", str(out), f"{store_dir}:{first_id}"]
+    )
+    assert captioned.exit_code == 0, captioned.output
+    if not torch.cuda.is_available():
+        on_gpu = runner.invoke(standalone_app, [*args, "--device", "cuda", "--fresh"])
+        assert on_gpu.exit_code == 2 and "sees no CUDA GPU" in flat(on_gpu.output)

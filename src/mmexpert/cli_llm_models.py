@@ -50,7 +50,19 @@ def train_llm(
     ] = None,
     steps: Annotated[int, typer.Option("--steps", min=1, help="Optimiser steps.")] = 200,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Turns per step.")] = 4,
-    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
+    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate (LoRA).")] = 1e-3,
+    projector_lr_scale: Annotated[
+        float,
+        typer.Option("--projector-lr-scale", help="Projector learning rate / --lr."),
+    ] = 1.0,
+    radar_noise: Annotated[
+        float,
+        typer.Option(
+            "--radar-noise",
+            help="Training noise on the radar tokens [feature standard deviations]; "
+            "discourages memorising samples by their exact radar.",
+        ),
+    ] = 0.0,
     views: Annotated[
         str,
         typer.Option("--views", help="Comma-separated map views (micro_doppler,range_time,...)."),
@@ -97,6 +109,8 @@ def train_llm(
             steps=steps,
             batch_size=batch_size,
             learning_rate=lr,
+            projector_lr_scale=projector_lr_scale,
+            radar_noise=radar_noise,
             seed=seed,
             device=device,
             split=None if split == "all" else split,
