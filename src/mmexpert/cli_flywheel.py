@@ -23,7 +23,7 @@ def flywheel_command(
     scenario: Annotated[str, typer.Option("--scenario", help="The application, in a sentence.")],
     rounds: Annotated[int, typer.Option("--rounds", min=1, help="Most rounds.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (created or resumed).")],
-    count: Annotated[int, typer.Option("--count", min=1, help="New samples per round.")] = 30,
+    count: Annotated[int, typer.Option("--count", min=1, help="New samples per round.")] = 20,
     radar: Annotated[
         str, typer.Option("--radar", help="Radar preset or TI .cfg path.")
     ] = "iwr1443-radhar",
@@ -35,7 +35,7 @@ def flywheel_command(
             "with --validate-real, as real recordings give point clouds only).",
         ),
     ] = None,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per round.")] = 8,
+    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per round.")] = 150,
     llm: Annotated[
         str, typer.Option("--llm", help="LLM backend: local (embedded SmolLM2), openai, echo.")
     ] = "local",

@@ -109,10 +109,10 @@ class FlywheelConfig:
 
     scenario: str
     rounds: int = 3
-    count: int = 30
+    count: int = 20
     radar: str = "iwr1443-radhar"
     model: str = "classifier-cnn-tiny"  # with real data: a points model (real has no maps)
-    epochs: int = 8
+    epochs: int = 150  # the tiny models need many passes over a few samples
     llm: str = "local"
     target: float = 0.95
     patience: int = 2
