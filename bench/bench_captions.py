@@ -115,6 +115,11 @@ def main() -> None:
         "--qa-steps", type=int, default=0, help="then train stage 2 (captions + QA) this long"
     )
     parser.add_argument("--workers", type=int, default=2, help="simulation processes")
+    parser.add_argument(
+        "--reuse-store",
+        action="store_true",
+        help="use the samples already in --store as they are (no planning or simulation)",
+    )
     parser.add_argument("--batch-size", type=int, default=4, help="turns per training step")
     parser.add_argument(
         "--radar-model", type=Path, default=None, help="trained CLIP/classifier as the encoder"
@@ -152,16 +157,23 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench_captions_"))
     store_dir = args.store or work / "store"
     out_dir = args.out or work / "model"
-    specs = plan_specs(args.activities, args.per_activity, args.seed)
     started = time.perf_counter()
-    generation = generate(
-        specs,
-        load_radar(args.radar),
-        store_dir,
-        workers=args.workers,
-        progress=False,
-        num_frames=args.frames,
-    )
+    if args.reuse_store:
+        if not (store_dir / "store.json").is_file():
+            parser.error(f"--reuse-store: no dataset store in {store_dir}")
+        with DatasetStore.open(store_dir) as store:
+            samples_total, samples_generated = len(store.ids()), 0
+    else:
+        specs = plan_specs(args.activities, args.per_activity, args.seed)
+        generation = generate(
+            specs,
+            load_radar(args.radar),
+            store_dir,
+            workers=args.workers,
+            progress=False,
+            num_frames=args.frames,
+        )
+        samples_total, samples_generated = len(specs), len(generation.generated)
     generate_s = time.perf_counter() - started
     assignment = split_store(store_dir, args.activities, args.seed)
     with DatasetStore.open(store_dir) as store:
@@ -236,8 +248,8 @@ def main() -> None:
         "learning_rate": args.lr,
         "radar": args.radar,
         "activities": args.activities,
-        "samples_total": len(specs),
-        "samples_generated": len(generation.generated),
+        "samples_total": samples_total,
+        "samples_generated": samples_generated,
         "train_samples": report.samples,
         "test_samples": len(test),
         "test_captions_seen_in_train": int(
