@@ -6,6 +6,12 @@ prompt holds one placeholder token ``<radar>`` that is replaced by the projected
 the input embeddings. Only the answer tokens carry a loss (labels ``-100`` elsewhere). The LM is
 adapted with LoRA (``peft``); the projector and the LoRA matrices are the only trained weights.
 
+The projector standardises the frozen encoder's tokens with training-set statistics and emits
+tokens at the RMS of the LM's word embeddings (:class:`RadarProjector`), so the radar enters
+the LM at a known scale whatever the encoder and the LM. Whether a trained model reads the
+radar is measured, not assumed: ``bench/bench_captions.py`` captions every test sample twice,
+with its own radar and with the radar of a sample of another activity, and reports both.
+
 * Stage 1 trains on captions (prompt ``"Describe the motion."``).
 * Stage 2 trains on captions and the QA pairs of each sample; start it from a stage-1 model
   with ``RadarLLMConfig(init_from=...)``. Unlike LLaVA's stage 1, LoRA is trained in both
