@@ -286,6 +286,19 @@ def test_products_source_and_full_report(tmp_path: Path) -> None:
     )
 
 
+def test_a_corrupt_store_sample_is_a_clear_error(tmp_path: Path) -> None:
+    per_frame = np.array([2, 1])
+    table = np.zeros((3, len(POINT_COLUMNS)))
+    with DatasetStore.create(tmp_path / "store", radar_schema()) as store:
+        store.put(_store_sample(0, table, per_frame))
+    files = [p for p in (tmp_path / "store").rglob("*") if p.is_file() and "shards" in p.parts]
+    assert files
+    for path in files:
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(RealismError, match="sample"):
+        load_synthetic_points(tmp_path / "store")
+
+
 def test_synthetic_source_errors(tmp_path: Path) -> None:
     with pytest.raises(RealismError, match="no such file"):
         load_synthetic_points(tmp_path / "missing")

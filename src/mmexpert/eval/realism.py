@@ -287,7 +287,10 @@ def load_store_points(root: str | Path, limit: int | None = None) -> PooledPoint
         for record in records:
             if "points" not in record.checksums:
                 continue
-            sample = store.read_record(record, arrays=["points", "points_per_frame"])
+            try:
+                sample = store.read_record(record, arrays=["points", "points_per_frame"])
+            except StoreError as error:
+                raise RealismError(f"{root}: sample {record.sample_id}: {error}") from None
             tables.append(sample.arrays["points"])
             counts.append(sample.arrays["points_per_frame"])
             timing = record.metadata.get("timing") or {}
