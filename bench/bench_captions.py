@@ -8,14 +8,20 @@
 3. Captions every test sample greedily and scores them against their reference captions with
    :func:`mmexpert.eval.text_metrics.caption_metrics`.
 
-Prints JSON with the dataset size, training time and steps/s, the metrics, and a few examples.
-Every metric is also computed with the radar shuffled (each test caption generated from
-another test sample's radar): the gap between the two is the evidence that the captions come
-from the radar rather than from the caption template alone.
+Prints JSON with the dataset size, training time and steps/s, the metrics, the activity named
+in each caption against the truth, the teacher-forced caption NLL, and a few examples. Every
+figure is also computed with the radar shuffled (each test sample gets the radar of a test
+sample of another activity, :func:`other_activity_donors`): the gap between the two is the
+evidence that the captions come from the radar rather than from the caption template alone.
+``--qa-steps N`` adds stage 2 (captions + QA) and exact-match answer accuracy per question
+kind, with the same control.
+
+The split is re-saved over every sample the store holds, so a radar tower for
+``--radar-model`` must be trained after the store stops growing (``--split train``).
 
 ``--radar-model DIR`` uses the radar tower of a model from ``mmexpert train clip|classifier``
 as the frozen encoder (train it on the same store with ``--split train`` so it never saw the
-test samples). ``--plain-projector``, ``--projector-lr-scale`` and ``--radar-noise`` are the
+test samples; ``--reuse-store`` keeps the store as it is). ``--plain-projector``, ``--projector-lr-scale`` and ``--radar-noise`` are the
 knobs of the radar-use study (see :class:`mmexpert.models.radar_llm.RadarLLMConfig`).
 
 Usage: ``python bench/bench_captions.py [--per-activity 8] [--steps 400] [--base tiny]
