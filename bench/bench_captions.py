@@ -21,7 +21,8 @@ The split is re-saved over every sample the store holds, so a radar tower for
 
 ``--radar-model DIR`` uses the radar tower of a model from ``mmexpert train clip|classifier``
 as the frozen encoder (train it on the same store with ``--split train`` so it never saw the
-test samples; ``--reuse-store`` keeps the store as it is). ``--plain-projector``, ``--projector-lr-scale`` and ``--radar-noise`` are the
+test samples; ``--reuse-store`` keeps the store as it is). ``--plain-projector``,
+``--projector-lr-scale`` and ``--radar-noise`` are the
 knobs of the radar-use study (see :class:`mmexpert.models.radar_llm.RadarLLMConfig`).
 
 Usage: ``python bench/bench_captions.py [--per-activity 8] [--steps 400] [--base tiny]
