@@ -87,19 +87,27 @@ def plan_specs(activities: list[str], per_activity: int, seed: int) -> list:
 
 
 def split_store(store_dir: Path, activities: list[str], seed: int) -> dict[str, str]:
-    """Save split ``default`` of the store: per activity, a seeded 25 % of the samples to
-    ``test``, the rest to ``train``; returns ``{sample_id: subset}``."""
+    """Save split ``default`` of the store: per activity, about 25 % of the samples to
+    ``test``, the rest to ``train``, grouped so that samples sharing a motion program or a
+    caption stay on one side (:func:`mmexpert.eval.leakage.leak_free_group_key`); returns
+    ``{sample_id: subset}``. (A store that was generated twice from drifting plans held
+    duplicate programs; a plain per-sample split put 20 of 48 test samples' twins in train.)
+    """
+    from mmexpert.data.splits import grouped_split
     from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.leakage import leak_free_group_key
 
-    rng = np.random.default_rng(seed)
     with DatasetStore.open(store_dir, mode="a") as store:
         assignment = {}
         for activity in activities:
-            ids = sorted(store.query(activity=activity))
-            rng.shuffle(ids)
-            cut = max(1, len(ids) // 4)
-            assignment.update({sid: "test" for sid in ids[:cut]})
-            assignment.update({sid: "train" for sid in ids[cut:]})
+            ids = set(store.query(activity=activity))
+            metadata = [
+                {**record.metadata, "sample_id": record.sample_id}
+                for record in store.records(sorted(ids))
+            ]
+            split = grouped_split(metadata, leak_free_group_key(), test_fraction=0.25, seed=seed)
+            assignment.update({sid: "test" for sid in split.test})
+            assignment.update({sid: "train" for sid in split.train})
         store.save_split("default", assignment)
     return assignment
 
