@@ -177,11 +177,11 @@ def sample_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> S
     room always contains the person's start with 1.5 m to spare.
 
     Real captures without static clutter removal (RadHAR: 93 % zero-velocity points, most
-    of them room clutter at 1-5 m) show more static reflectors than a bare room, hence up
-    to 8 pieces and back walls."""
+    of them room clutter at 1-5 m, nothing beyond 5.3 m) show more static reflectors than a
+    bare room, hence up to 8 pieces, back walls, and rooms from 3.5 m deep."""
     width = _round(rng.uniform(3.5, 8.0), 1)
     width = max(width, _round(2 * abs(start_xy_m[0]) + 1.5, 1))
-    depth = _round(max(start_xy_m[1] + 1.5, rng.uniform(5.0, 10.0)), 1)
+    depth = _round(max(start_xy_m[1] + 1.5, rng.uniform(3.5, 10.0)), 1)  # bedroom to hall
     wall_draw = rng.random()
     side_wall = _round(rng.uniform(0.1, 0.5), 2) if wall_draw < 0.5 else 0.0
     # The back wall reuses the side-wall draw (its bits below the first are uniform and
