@@ -20,12 +20,10 @@ from mmexpert.data.samples import POINT_COLUMNS, points_table
 from mmexpert.dsp.pointcloud import POINT_DTYPE
 from mmexpert.eval.metrics import confusion_matrix
 from mmexpert.eval.real import (
-    TRAINING_DATA_FILE,
     RealDataError,
     evaluate_real,
     model_frame_rate_hz,
     real_raw_samples,
-    record_training_data,
     training_store_frame_rate_hz,
     window_points_table,
 )
@@ -117,7 +115,6 @@ def _train(store: Path, out: Path, model: str) -> Path:
     config = TrainConfig(model=model, epochs=1, batch_size=4, window_frames=FRAMES)
     model_dir = train(config, store, out, progress=False).model_dir
     assert model_dir is not None
-    record_training_data(model_dir, store)
     return model_dir
 
 
@@ -270,7 +267,9 @@ def test_model_frame_rate_comes_from_the_model_folder(classifier_dir, store, rea
     assert model_frame_rate_hz(classifier_dir) == pytest.approx(30.0003, abs=1e-3)
     bare = tmp_path / "bare"
     shutil.copytree(classifier_dir, bare)
-    (bare / TRAINING_DATA_FILE).unlink()
+    config = json.loads((bare / "config.json").read_text())
+    del config["inputs"]["frame_rate_hz"]  # a model saved before frame rates were recorded
+    (bare / "config.json").write_text(json.dumps(config))
     assert model_frame_rate_hz(bare) is None
     with pytest.raises(RealDataError, match="does not record its training frame rate"):
         evaluate_real(bare, "radhar", real_dir, CLASS_MAP)

@@ -75,7 +75,7 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     assert results["model"] == "classifier-points-tiny"  # the point model, for real data
     assert len(results["training_history"]) == 1
     model = out / "train" / "model"
-    assert json.loads((model / "training_data.json").read_text())["frame_rate_hz"] == (
+    assert json.loads((model / "config.json").read_text())["inputs"]["frame_rate_hz"] == (
         pytest.approx(30.0003, abs=1e-3)
     )
     plan_bytes = (out / "plan.json").read_bytes()

@@ -416,7 +416,6 @@ def _split(options: RunOptions, store_dir: Path, state: RunState) -> None:
 
 def _train(options: RunOptions, model: str, store_dir: Path, state: RunState) -> Path:
     from mmexpert.data.store_schema import StoreError
-    from mmexpert.eval.real import record_training_data
     from mmexpert.models.train import TrainConfig, TrainingError, train
 
     started = time.perf_counter()
@@ -437,7 +436,6 @@ def _train(options: RunOptions, model: str, store_dir: Path, state: RunState) ->
         raise fail(str(error)) from None
     if result.model_dir is None:
         raise fail("training stopped before its last epoch; rerun to resume")
-    record_training_data(result.model_dir, store_dir)
     state.training = result
     note = f"{model}, epochs: {result.epochs_done}, window {window_frames} frames"
     if result.resumed_from_epoch:

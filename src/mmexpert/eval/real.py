@@ -17,8 +17,7 @@ cube), so only models whose single input view is ``points`` can be evaluated her
 
 The model's frame rate is the frame rate of the radar its training store was simulated with.
 It is found, in this order, in: the ``frame_rate_hz`` argument, the store given as
-``train_data``, ``config.json`` ``inputs.frame_rate_hz`` of the model folder, or the
-:data:`TRAINING_DATA_FILE` that :func:`record_training_data` writes next to the model.
+``train_data``, or ``config.json`` ``inputs.frame_rate_hz`` that training writes.
 """
 
 from __future__ import annotations
@@ -42,9 +41,6 @@ from mmexpert.models.inputs import POINTS_VIEW, RawSample
 
 RECORDING_SUFFIXES = (".txt", ".gz", ".csv")
 """File endings read as recordings (those of :func:`~mmexpert.data.readers.read_labelled`)."""
-
-TRAINING_DATA_FILE = "training_data.json"
-"""Side file of a model folder: the training store and its radar frame rate [Hz]."""
 
 
 class RealDataError(ValueError):
@@ -351,50 +347,15 @@ def training_store_frame_rate_hz(store_dir: str | os.PathLike[str]) -> float:
     return rates.pop()
 
 
-def record_training_data(
-    model_dir: str | os.PathLike[str], store_dir: str | os.PathLike[str]
-) -> Path:
-    """Write :data:`TRAINING_DATA_FILE` into a model folder: the training store and its frame
-    rate [Hz], so that :func:`evaluate_real` resamples real windows to that rate.
-
-    Returns
-    -------
-    Path
-        The written file.
-    """
-    path = Path(model_dir) / TRAINING_DATA_FILE
-    content = {
-        "store": str(Path(store_dir).resolve()),
-        "frame_rate_hz": training_store_frame_rate_hz(store_dir),
-    }
-    path.write_text(json.dumps(content, indent=1) + "\n")
-    return path
-
-
 def model_frame_rate_hz(model_dir: str | os.PathLike[str]) -> float | None:
-    """The frame rate [Hz] a saved model was trained at, when its folder records it.
-
-    Looks at ``config.json`` ``inputs.frame_rate_hz``, then :data:`TRAINING_DATA_FILE`;
-    ``None`` when neither holds it.
-    """
-    folder = Path(model_dir)
-    config = _read_json(folder / "config.json")
-    candidates = (
-        (config.get("inputs") or {}).get("frame_rate_hz"),
-        _read_json(folder / TRAINING_DATA_FILE).get("frame_rate_hz"),
-    )
-    for value in candidates:
-        if isinstance(value, int | float) and value > 0:
-            return float(value)
-    return None
-
-
-def _read_json(path: Path) -> dict[str, Any]:
+    """The frame rate [Hz] a saved model was trained at (``config.json`` ``inputs``), or
+    ``None`` for a model saved without it."""
     try:
-        content = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return content if isinstance(content, dict) else {}
+        config = json.loads((Path(model_dir) / "config.json").read_text())
+        value = config["inputs"].get("frame_rate_hz")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
 # ---------------------------------------------------------------- evaluation
