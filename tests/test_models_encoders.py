@@ -203,9 +203,10 @@ def test_person_frame_centres_on_moving_points_and_gates_clutter():
     )
     assert (out[0, :, 5:] == 0).all(), "dropped points must be zeroed"
     assert (out[..., 3] == points[..., 3] * kept).all(), "velocity is kept as measured"
+    assert (out[..., 4] == 0).all(), "device SNR scales differ: not a feature"
 
 
-def test_person_frame_is_invariant_to_radar_placement_and_snr_calibration():
+def test_person_frame_is_invariant_to_radar_placement_and_snr_scale():
     from mmexpert.models.encoders import person_frame
 
     near, mask = _person_window()

@@ -170,7 +170,7 @@ def test_every_sampled_program_validates_and_stays_in_the_placement_bounds():
         assert again == program
         assert tags[0] == strategy
         x, y = program.placement.start_xy_m
-        assert 1.5 - 0.01 <= math.hypot(x, y) <= 6.0 + 0.01, (activity.name, x, y)  # 1 cm rounding
+        assert 1.0 - 0.01 <= math.hypot(x, y) <= 6.0 + 0.01, (activity.name, x, y)  # 1 cm rounding
         assert abs(math.atan2(x, y)) <= math.radians(35.0) + 1e-3
         assert 0.8 <= scene.mount_height_m <= 1.5
         primitives = {s.primitive for s in program.segments}

@@ -228,8 +228,10 @@ def person_frame(
     of that says which activity is done, so this view removes it: the window's anchor is the
     mean position of its moving points (of all points if none move); points farther than
     ``gate_radius_m`` horizontally from the anchor are dropped (furniture, walls, TX->RX
-    leakage near 0 m); positions, range and bearing become offsets from the anchor, and SNR
-    an offset from the kept points' mean. One anchor per window keeps the motion in it.
+    leakage near 0 m); positions, range and bearing become offsets from the anchor. SNR is
+    zeroed: TI firmware reports a compressed log-magnitude whose scale no simulation shares
+    (the RadHAR sample spans 22-32 dB where SNR spans 12-60 dB). One anchor per window keeps
+    the motion in it.
 
     Parameters
     ----------
@@ -252,15 +254,13 @@ def person_frame(
     anchor = (xyz * weights).sum((1, 2)) / weights.sum((1, 2)).clamp_min(1.0)  # (b, 3)
     offsets = xyz - anchor[:, None, None, :]
     kept = point_mask & (offsets[..., :2].norm(dim=-1) <= gate_radius_m)
-    kept_weights = kept.to(points.dtype)
-    mean_snr = (points[..., 4] * kept_weights).sum((1, 2)) / kept_weights.sum((1, 2)).clamp_min(1)
     anchor_range = anchor.norm(dim=-1)
     anchor_bearing = torch.atan2(anchor[:, 0], anchor[:, 1])
     out = torch.cat(
         [
             offsets,
             points[..., 3:4],
-            (points[..., 4] - mean_snr[:, None, None]).unsqueeze(-1),
+            torch.zeros_like(points[..., 4:5]),
             (points[..., 5] - anchor_range[:, None, None]).unsqueeze(-1),
             (points[..., 6] - anchor_bearing[:, None, None]).unsqueeze(-1),
             points[..., 7:],

@@ -2,8 +2,8 @@
 
 Everything random comes from the ``rng`` passed in. Parameter values are drawn from the
 activity table's natural ranges (or the middle of the primitive's range), pushed to one end
-for speed / intensity variants; subjects, distances (1.5-5 m), azimuths and headings vary;
-locomotion is placed so that the person never walks through the radar.
+for speed / intensity variants; subjects, distances (1-5 m, log-uniform), azimuths and
+headings vary; locomotion is placed so that the person never walks through the radar.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from mmexpert.plan.strategies import (
     strategy_primitives,
 )
 
-MIN_DISTANCE_M = 1.5  # closest start distance to the radar [m]
+MIN_DISTANCE_M = 1.0  # closest start distance to the radar [m]
 MAX_DISTANCE_M = 5.0  # farthest start distance [m]
 MAX_AZIMUTH_RAD = math.radians(35.0)  # start bearing off the boresight
 CLEARANCE_M = 1.2  # closest the pelvis may come to the radar [m]
@@ -296,7 +296,9 @@ def sample_program(
         duration = _round(max(info.min_duration_s, duration - excess / speed - 0.1), 1)
         segments[-1]["duration_s"] = duration
         min_distance = MAX_DISTANCE_M + 1.0
-    distance = _round(rng.uniform(min_distance, max(min_distance, MAX_DISTANCE_M)), 2)
+    # log-uniform: indoor sensing puts people 1-2.5 m away as often as 2.5-5 m
+    far = max(min_distance, MAX_DISTANCE_M)
+    distance = _round(math.exp(rng.uniform(math.log(min_distance), math.log(far))), 2)
     azimuth = float(rng.uniform(-MAX_AZIMUTH_RAD, MAX_AZIMUTH_RAD))
     start = (_round(distance * math.sin(azimuth)), _round(distance * math.cos(azimuth)))
     to_radar = math.atan2(-start[1], -start[0])
