@@ -219,6 +219,7 @@ class RunOptions:
     classes: dict[str, str] | None = None  # real folder -> class name (None: folder names)
     llm: str = "local"  # planner LLM backend (the embedded SmolLM2 by default)
     encoder: str = "minilm"  # planner sentence encoder ("ngram": lexical, no model load)
+    paraphrases: int = 2  # LLM paraphrases asked per planned sample (0: captions only)
     seed: int = 0  # seeds plan, split and training
     window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
     hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
@@ -335,6 +336,7 @@ def _plan(options: RunOptions, state: RunState) -> Path:
             options.llm,
             cache=options.out / "llm_cache.sqlite",
             seed=options.seed,
+            paraphrases=options.paraphrases,
             encoder=options.encoder,
         )
         save_plan(plan, path)
@@ -731,6 +733,12 @@ def run_command(
     encoder: Annotated[
         str, typer.Option("--encoder", help="Planner sentence encoder: minilm or ngram.")
     ] = "minilm",
+    paraphrases: Annotated[
+        int,
+        typer.Option(
+            "--paraphrases", min=0, max=8, help="LLM paraphrases per sample (0: none, faster)."
+        ),
+    ] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every stage.")] = 0,
     window_s: Annotated[float, typer.Option("--window-s", help="Model window [s].")] = 2.0,
     hop_s: Annotated[float, typer.Option("--hop-s", help="Real-data window hop [s].")] = 1 / 3,
@@ -780,6 +788,7 @@ def run_command(
         classes=class_map,
         llm=llm,
         encoder=encoder,
+        paraphrases=paraphrases,
         seed=seed,
         window_s=window_s,
         hop_s=hop_s,
