@@ -78,6 +78,8 @@ class DescriptionReport:
 
 
 def _prompt(spec: SampleSpec, count: int, confused_with: list[str]) -> list[Message]:
+    # no JSON skeleton in the question: SmolLM2 copied '{"descriptions": [...]}' verbatim
+    # (5 of 20 requests in the documented run); it follows the worked example instead
     hint = ""
     if confused_with:
         hint = (
@@ -87,7 +89,7 @@ def _prompt(spec: SampleSpec, count: int, confused_with: list[str]) -> list[Mess
     question = (
         "Rewrite this description of one person in {n} different ways. Keep every fact: who, "
         "what they do, how many times, which hand or side, which direction, how far.{hint} "
-        'Reply in JSON: {{"descriptions": [...]}}\n\nDescription: {caption}'
+        'Reply in JSON with a "descriptions" list.\n\nDescription: {caption}'
     )
     return [
         Message.system(SYSTEM_PROMPT),
