@@ -177,7 +177,7 @@ def write_report(out: str | Path, index: FlywheelIndex, config: Any) -> Path:
                 )
             )
             for failure in (report.get("failures") or report.get("llm_failures") or [])[:3]:
-                lines.append(f"- LLM failure: `{str(failure)[:160]}`")
+                lines.append(f"- LLM failure: `{' '.join(str(failure).split())[:160]}`")
             for example in (report.get("examples") or [])[:3]:
                 lines.append(f"- kept description: *{example}*")
             lines.append("")
@@ -187,7 +187,7 @@ def write_report(out: str | Path, index: FlywheelIndex, config: Any) -> Path:
             per_class = ", ".join(
                 f"{name} {_percent(value)}" for name, value in state.synthetic.per_class.items()
             )
-            lines.append(f"Synthetic validation ({state.synthetic.count} samples): {per_class}.")
+            lines.append(f"\nSynthetic validation ({state.synthetic.count} samples): {per_class}.")
             png = _confusion_png(state, out, "synthetic")
             lines += ["", f"![confusion round {state.round}]({png.name})"]
         if state.real is not None:
