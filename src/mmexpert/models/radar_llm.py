@@ -187,8 +187,9 @@ class RadarProjector(nn.Module):
       samples apart.
     * output: each projected token is RMS-normalised and scaled to ``output_rms``, the RMS of
       the LM's token embeddings, times a learnt per-channel gain (initially 1). Radar tokens
-      then enter the LM at the scale of word embeddings instead of an arbitrary one (a fresh
-      MLP emits ~10x the RMS of a random tiny Llama's embeddings and ~0.5x SmolLM2's).
+      then enter the LM at the scale of word embeddings instead of an arbitrary one. Measured
+      on the caption benchmark's map tokens: a fresh plain MLP emits 4.8x the embedding RMS
+      of the random tiny Llama (770x after training) and 0.7x SmolLM2's (2.1x after).
 
     The statistics are buffers, saved with the weights.
 
