@@ -267,3 +267,24 @@ def test_random_crop_draws_a_window_per_epoch_that_maps_and_points_share():
     assert len(starts) > 2, "the window start must change between epochs"
     dataset.set_epoch(3)
     assert torch.equal(dataset[0]["points"], dataset[0]["points"]), "reproducible per epoch"
+
+
+def test_dropping_static_points_makes_the_encoder_blind_to_static_clutter():
+    from mmexpert.models.encoders import PointSequenceEncoder
+
+    points, mask = _person_window()
+    moving_only = mask & (points[..., 3] != 0)
+    batch = {
+        "points": points,
+        "point_mask": mask,
+        "mask": torch.ones(1, points.shape[1], dtype=bool),
+    }
+    clean = {**batch, "point_mask": moving_only}
+    torch.manual_seed(0)
+    config = EncoderConfig(views=("points",), point_frame="person", drop_static_points=True)
+    encoder = PointSequenceEncoder(config).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(batch)[0], encoder(clean)[0])
+        keeping = PointSequenceEncoder(dataclasses.replace(config, drop_static_points=False))
+        keeping.load_state_dict(encoder.state_dict())
+        assert not torch.allclose(keeping.eval()(batch)[0], keeping(clean)[0])

@@ -57,6 +57,7 @@ class EncoderConfig:
     point_hidden: int = 64  # point encoder: hidden width of the per-point MLP
     point_frame: str = "sensor"  # point encoder: "sensor" (radar frame) or "person" (below)
     gate_radius_m: float = 1.2  # "person" frame: horizontal gate around the person [m]
+    drop_static_points: bool = False  # point encoder: keep moving points only (see below)
     view_bins: tuple[tuple[str, int], ...] = tuple(DEFAULT_VIEW_BINS.items())  # bins per view
 
     def __post_init__(self) -> None:
@@ -297,6 +298,10 @@ class PointSequenceEncoder(nn.Module):
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         """Tokens [b, window, width] (one per frame) and the frame mask."""
         points, point_mask = batch["points"], batch["point_mask"]  # (b, w, p, 8), (b, w, p)
+        if self.config.drop_static_points:
+            # software clutter removal: TI configs that keep static returns (RadHAR's) fill
+            # a frame with furniture, leakage and elevation ghosts no simulation reproduces
+            point_mask = point_mask & (points[..., 3].abs() > 1e-3)
         if self.config.point_frame == "person":
             points, point_mask = person_frame(points, point_mask, self.config.gate_radius_m)
         points = points[..., : len(POINT_SCALE)] / self.scale  # (b, w, p, 7)

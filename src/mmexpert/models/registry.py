@@ -15,9 +15,16 @@ from mmexpert.models.text import TextConfig
 
 _TINY_VIT = EncoderConfig(kind="vit", width=128, depth=2, heads=4)  # ~0.4 M parameters
 _TINY_CNN = EncoderConfig(kind="cnn", width=128, cnn_channels=16)  # ~33 k parameters
-# Point models see the person-centred frame: sim-to-real invariant to mounting and clutter.
+# Point models see moving points in the person-centred frame: invariant to mounting, room
+# clutter and whether the device removes static returns.
 _TINY_POINTS = EncoderConfig(
-    kind="vit", views=("points",), width=128, depth=2, heads=4, point_frame="person"
+    kind="vit",
+    views=("points",),
+    width=128,
+    depth=2,
+    heads=4,
+    point_frame="person",
+    drop_static_points=True,
 )  # ~0.48 M
 _SMALL_VIT = EncoderConfig(kind="vit", width=256, depth=4, heads=8)  # GPU-sized
 
