@@ -628,3 +628,13 @@ def test_damaged_pack_is_reported(store: DatasetStore, how: str) -> None:
     damaged = report.corrupt[0][0]
     with pytest.raises(CorruptSampleError, match=damaged):
         store.read(damaged)
+
+
+def test_read_only_store_opens_from_a_relative_path(
+    store: DatasetStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a regression: the read-only manifest URI was built from the path as given
+    monkeypatch.chdir(store.root.parent)
+    reader = DatasetStore.open(store.root.name, mode="r")
+    assert len(reader) == 6
+    reader.close()

@@ -408,7 +408,7 @@ class DatasetStore:
                 raise ManifestError(f"store at {self.root} has no manifest ({MANIFEST_FILE})")
             try:
                 if self.mode == "r":
-                    connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+                    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
                 else:
                     connection = sqlite3.connect(path)
                     connection.execute("PRAGMA journal_mode=WAL")
