@@ -219,7 +219,12 @@ def test_llm_serve_speaks_the_openai_protocol(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    exe = shutil.which("mmexpert") or pytest.skip("mmexpert console script not installed")
+    # the script sits beside this interpreter when the venv is not on PATH (make test)
+    exe = (
+        shutil.which("mmexpert")
+        or shutil.which("mmexpert", path=str(Path(sys.executable).parent))
+        or pytest.skip("mmexpert console script not installed")
+    )
     server = subprocess.Popen(
         [exe, "llm", "serve", "--backend", "echo", "--port", str(port)],
         stdout=subprocess.PIPE,

@@ -182,3 +182,28 @@ def test_union_of_keys_is_needed() -> None:
         grouped_split(items, group_key=both_keys, test_fraction=0.2, seed=seed) for seed in range(5)
     ]
     assert not any(straddles(split) for split in merged)
+
+
+def test_stratified_split_gives_every_class_its_share_of_test() -> None:
+    # 2 classes x 2 singleton groups at fraction 0.5: unstratified, some seeds put one class
+    # wholly in test (and train a one-class model); stratified, each class keeps one of each
+    items = [
+        {"sample_id": f"{activity}{k}", "activity": activity, "program": f"{activity}{k}"}
+        for activity in ("jacks", "squats")
+        for k in range(2)
+    ]
+    unstratified = [
+        grouped_split(items, "program", test_fraction=0.5, seed=seed) for seed in range(20)
+    ]
+    assert any(
+        {i[:-1] for i in split.train} == {"jacks"} or {i[:-1] for i in split.train} == {"squats"}
+        for split in unstratified
+    ), "the failure this guards against"
+    for seed in range(20):
+        split = grouped_split(items, "program", test_fraction=0.5, seed=seed, stratify="activity")
+        assert sorted(i[:-1] for i in split.train) == ["jacks", "squats"]
+        assert sorted(i[:-1] for i in split.test) == ["jacks", "squats"]
+    # a class with a single sample stays in training at a small fraction
+    lone = [*items, {"sample_id": "box0", "activity": "box", "program": "box0"}]
+    split = grouped_split(lone, "program", test_fraction=0.2, seed=0, stratify="activity")
+    assert "box0" in split.train

@@ -11,7 +11,7 @@ The lead's ``cli.py`` registers these::
 1. plan (``OUT/plan.json``, reused when present; LLM replies cached in
    ``OUT/llm_cache.sqlite``);
 2. generate (``OUT/store``; the engine skips stored samples);
-3. split (grouped by motion program, deterministic, saved in the store);
+3. split (grouped by motion program, stratified by activity, deterministic, saved);
 4. train (``OUT/train``; resumes from its checkpoint);
 5. evaluate on the held-out synthetic split, and on real recordings when given;
 6. ``OUT/report.md`` (plots embedded as relative links) and ``OUT/results.json``.
@@ -406,7 +406,9 @@ def _split(options: RunOptions, store_dir: Path, state: RunState) -> None:
     try:
         with DatasetStore.open(store_dir, mode="a") as store:
             # Deterministic: a rerun computes and saves the same split again.
-            split = grouped_split(store, motion_group_key(), options.test_fraction, options.seed)
+            split = grouped_split(
+                store, motion_group_key(), options.test_fraction, options.seed, "activity"
+            )
             store.save_split("default", split.assignment())
     except (SplitError, StoreError) as error:
         raise fail(str(error)) from None

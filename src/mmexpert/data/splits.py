@@ -165,6 +165,7 @@ def grouped_split(
     group_key: str | Sequence[str] | GroupKeyFunction,
     test_fraction: float = 0.2,
     seed: int = 0,
+    stratify: str | None = None,
 ) -> GroupedSplit:
     """Split samples into train and test so that no group straddles the two.
 
@@ -181,6 +182,9 @@ def grouped_split(
         Target fraction of samples in test, in (0, 1).
     seed
         Orders the groups; equal inputs and seed give the same split, whatever the input order.
+    stratify
+        A metadata field (e.g. ``"activity"``): each of its values gets its own share of test,
+        so no class ends up in test alone. A group counts in the stratum of its first sample.
 
     Returns
     -------
@@ -196,7 +200,10 @@ def grouped_split(
     if not 0.0 < test_fraction < 1.0:
         raise SplitError(f"test_fraction must be within (0, 1), got {test_fraction}")
     if hasattr(source, "records"):
-        items = [{**record.metadata, "sample_id": record.sample_id} for record in source.records()]
+        items = [
+            {**record.metadata, "sample_id": record.sample_id, "activity": record.activity}
+            for record in source.records()
+        ]
     else:
         items = list(source)
     if not items:
@@ -224,16 +231,23 @@ def grouped_split(
     ordered = sorted(components.values(), key=lambda members: members[0])
     permutation = np.random.default_rng(seed).permutation(len(ordered))
 
-    target = test_fraction * len(ids)
-    test: list[str] = []
-    train: list[str] = []
+    strata: dict[str, list[list[str]]] = {}
     for component_index in permutation:
         members = ordered[int(component_index)]
-        # Take a group into test only if that brings the test size closer to the target.
-        if abs(len(test) + len(members) - target) < abs(len(test) - target):
-            test.extend(members)
-        else:
-            train.extend(members)
+        stratum = "" if stratify is None else str(metadata_by_id[members[0]].get(stratify))
+        strata.setdefault(stratum, []).append(members)
+    test: list[str] = []
+    train: list[str] = []
+    for groups in strata.values():
+        target = test_fraction * sum(len(members) for members in groups)
+        taken = 0
+        for members in groups:
+            # Take a group into test only if that brings the test size closer to the target.
+            if abs(taken + len(members) - target) < abs(taken - target):
+                test.extend(members)
+                taken += len(members)
+            else:
+                train.extend(members)
     return GroupedSplit(
         train=sorted(train),
         test=sorted(test),
