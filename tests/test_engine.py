@@ -322,6 +322,8 @@ def _generate_process(plan: Path, out: Path, *extra: str) -> subprocess.Popen[st
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its own process group: the kill reaches the pool workers
+        # a shell's background jobs inherit SIGINT ignored; a terminal's Ctrl-C meets the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
 
 
