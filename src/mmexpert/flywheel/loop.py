@@ -26,6 +26,7 @@ drives nothing, so it stays an untouched held-out measurement.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -270,39 +271,29 @@ class Flywheel:
         self.log = log
         self.after_phase = after_phase
         self._given_backend = backend
-        self._backend = None
-        self._encoder = None
-        self._radar = None
 
     # -------------------------------------------------------------- shared resources
 
-    @property
+    @functools.cached_property
     def radar(self):
-        if self._radar is None:
-            from mmexpert.radar.presets import load_radar
+        from mmexpert.radar.presets import load_radar
 
-            self._radar = load_radar(self.config.radar)
-        return self._radar
+        return load_radar(self.config.radar)
 
-    @property
+    @functools.cached_property
     def backend(self):
-        if self._backend is None:
-            from mmexpert.llm import CachedBackend, make_backend
+        from mmexpert.llm import CachedBackend, make_backend
 
-            cache = self.out / "llm_cache.sqlite"
-            if self._given_backend is not None:
-                self._backend = CachedBackend(self._given_backend, cache)
-            else:
-                self._backend = make_backend(self.config.llm, cache=cache)
-        return self._backend
+        cache = self.out / "llm_cache.sqlite"
+        if self._given_backend is not None:
+            return CachedBackend(self._given_backend, cache)
+        return make_backend(self.config.llm, cache=cache)
 
-    @property
+    @functools.cached_property
     def encoder(self):
-        if self._encoder is None:
-            from mmexpert.plan import make_encoder
+        from mmexpert.plan import make_encoder
 
-            self._encoder = make_encoder(self.config.encoder)
-        return self._encoder
+        return make_encoder(self.config.encoder)
 
     @property
     def window_frames(self) -> int:
