@@ -48,21 +48,13 @@ def parse_class_map(text: str | None) -> dict[str, str] | None:
     typer.Exit
         (status 2, message on stderr) for an empty entry, an empty side or a repeated folder.
     """
-    if text is None:
-        return None
-    mapping: dict[str, str] = {}
-    for entry in text.split(","):
-        folder, sep, name = entry.partition("=")
-        folder, name = folder.strip(), (name.strip() if sep else folder.strip())
-        if not folder or not name:
-            raise fail(
-                f"--classes entry {entry.strip()!r} is not FOLDER=CLASS; write e.g. "
-                "--classes 'jack=jumping jacks,squats=squats'"
-            )
-        if folder in mapping:
-            raise fail(f"--classes names folder {folder!r} twice")
-        mapping[folder] = name
-    return mapping
+    from mmexpert.eval.real import RealDataError
+    from mmexpert.eval.real import parse_class_map as parse
+
+    try:
+        return parse(text)
+    except RealDataError as error:
+        raise fail(str(error)) from None
 
 
 def parse_real_source(text: str) -> tuple[str, Path]:

@@ -48,6 +48,32 @@ class RealDataError(ValueError):
     recordings, a model needing maps, a class a classifier does not know...)."""
 
 
+def parse_class_map(text: str | None) -> dict[str, str] | None:
+    """``"jack=jumping jacks,squats"`` -> ``{"jack": "jumping jacks", "squats": "squats"}``
+    (a bare folder name is its own class; ``None`` stays ``None``).
+
+    Raises
+    ------
+    RealDataError
+        For an empty entry or side, or a folder named twice.
+    """
+    if text is None:
+        return None
+    mapping: dict[str, str] = {}
+    for entry in text.split(","):
+        folder, sep, name = entry.partition("=")
+        folder, name = folder.strip(), (name.strip() if sep else folder.strip())
+        if not folder or not name:
+            raise RealDataError(
+                f"--classes entry {entry.strip()!r} is not FOLDER=CLASS; write e.g. "
+                "--classes 'jack=jumping jacks,squats=squats'"
+            )
+        if folder in mapping:
+            raise RealDataError(f"--classes names folder {folder!r} twice")
+        mapping[folder] = name
+    return mapping
+
+
 @dataclass
 class RealReadSummary:
     """What reading and windowing the real recordings kept and skipped.

@@ -175,19 +175,12 @@ def class_map(text: str | None) -> dict[str, str] | None:
     FlywheelError
         For an empty entry or side, or a folder named twice.
     """
-    if text is None:
-        return None
-    mapping: dict[str, str] = {}
-    for entry in text.split(","):
-        folder, sep, name = entry.partition("=")
-        folder, name = folder.strip(), (name.strip() if sep else folder.strip())
-        if not folder or not name or folder in mapping:
-            raise FlywheelError(
-                f"class map entry {entry.strip()!r} is not FOLDER=CLASS (or repeats a folder); "
-                "write e.g. 'jack=jumping jacks,squats=squats'"
-            )
-        mapping[folder] = name
-    return mapping
+    from mmexpert.eval.real import RealDataError, parse_class_map
+
+    try:
+        return parse_class_map(text)
+    except RealDataError as error:
+        raise FlywheelError(str(error)) from None
 
 
 def round_dir(out: Path, index: int) -> Path:
