@@ -803,6 +803,15 @@ class DatasetStore:
             if wanted is None or row[0] in wanted
         ]
 
+    def frame_rates_hz(self, sample_ids: Iterable[str] | None = None) -> set[float | None]:
+        """The radar frame rates [Hz] the samples were simulated at (rounded to 1e-6 Hz);
+        ``None`` stands for samples whose metadata records none."""
+        rates: set[float | None] = set()
+        for record in self.records(sample_ids):
+            rate = (record.metadata.get("timing") or {}).get("frame_rate_hz")
+            rates.add(None if rate is None else round(float(rate), 6))
+        return rates
+
     def record_of(self, sample_id: str) -> SampleRecord:
         """The manifest row of one sample.
 

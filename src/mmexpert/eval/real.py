@@ -360,12 +360,13 @@ def training_store_frame_rate_hz(store_dir: str | os.PathLike[str]) -> float:
 
     try:
         with DatasetStore.open(store_dir) as store:
-            rates = {
-                round(float(record.metadata["timing"]["frame_rate_hz"]), 6)
-                for record in store.records()
-            }
-    except (StoreError, KeyError, TypeError, OSError) as error:
+            rates = store.frame_rates_hz()
+    except (StoreError, TypeError, ValueError, AttributeError, OSError) as error:
         raise RealDataError(f"cannot read frame rates of the store {store_dir}: {error}") from None
+    if None in rates:
+        raise RealDataError(
+            f"cannot read frame rates of the store {store_dir}: a sample records none"
+        )
     if not rates:
         raise RealDataError(f"the store {store_dir} holds no samples")
     if len(rates) > 1:

@@ -223,11 +223,7 @@ def _train(
         views = probe.encoder.views
         raws = load_raw_samples(store, ids, views)
         # real recordings are resampled to this rate before a model sees them
-        rates = {
-            round(float(record.metadata["timing"]["frame_rate_hz"]), 6)
-            for record in store.records(ids)
-            if "frame_rate_hz" in (record.metadata.get("timing") or {})
-        }
+        rates = store.frame_rates_hz(ids) - {None}
     frame_rate_hz = rates.pop() if len(rates) == 1 else None
     classes = list(config.classes) if config.classes else sorted({r["activity"] for r in raws})
     model_cfg = build_config(config, classes)
