@@ -26,6 +26,15 @@ Estimators (registry :data:`ANGLE_ESTIMATORS`)
 * ``"capon"``: :class:`CaponBeamformer`, MVDR ``P = 1 / (a^H R^{-1} a)`` with diagonal
   loading over a grid of angles (J. Capon, "High-resolution frequency-wavenumber spectrum
   analysis", Proc. IEEE 57(8), 1969).
+
+Second source (TI ``multiObjBeamForming``)
+------------------------------------------
+:meth:`AngleEstimator.estimate_second` looks, as the TI demo does after its azimuth FFT, for
+the strongest grid point outside the main lobe of the strongest one (the main lobe: from the
+maximum, walk outwards on each side while the power does not increase) and reports it where
+its power exceeds ``threshold`` times the maximum's. A grid that covers one whole period of
+the array's spatial spectrum (the FFT grid when ``d <= lambda / 2`` leaves no bin out) is
+walked circularly, as the device's FFT bins are.
 """
 
 from __future__ import annotations
@@ -165,6 +174,29 @@ def _cluster(values: np.ndarray, tol: float) -> list[float]:
 
 
 @dataclass(frozen=True)
+class SecondSource:
+    """The second azimuth peak of each detection (see :meth:`AngleEstimator.estimate_second`).
+
+    Attributes
+    ----------
+    found : bool [...]
+        Whether a peak outside the first one's main lobe exceeds the threshold.
+    azimuth_rad : float64 [...]
+        Its azimuth [rad]; meaningful where ``found``.
+    elevation_rad : float64 [...]
+        Its elevation [rad] (0 without an elevated row); meaningful where ``found``.
+    power_ratio : float64 [...]
+        Its grid power over the first peak's grid power (0 where the main lobe fills the
+        whole grid); the point's intensity is the first's plus ``10 log10(power_ratio)`` dB.
+    """
+
+    found: np.ndarray
+    azimuth_rad: np.ndarray
+    elevation_rad: np.ndarray
+    power_ratio: np.ndarray
+
+
+@dataclass(frozen=True)
 class AngleSpectrum:
     """Power over a grid of directions.
 
@@ -235,6 +267,40 @@ class AngleEstimator:
         azimuth = np.arcsin(np.clip(sine_x / cos_el, -1.0, 1.0))
         return azimuth, elevation
 
+    def estimate_second(
+        self, snapshots: np.ndarray, geometry: VirtualArrayGeometry, threshold: float
+    ) -> SecondSource:
+        """Direction of a second source outside the main lobe of the strongest (TI
+        ``multiObjBeamForming``), on the same grid and with the same refinement as
+        :meth:`estimate`.
+
+        Parameters
+        ----------
+        threshold : float
+            In (0, 1]: the second peak's power must exceed ``threshold`` times the first's.
+
+        Returns
+        -------
+        SecondSource
+            Arrays shaped like the leading axes of ``snapshots``. Its elevation is read from
+            the elevated row beamformed towards the second azimuth, so that the first
+            source's phase does not leak into it.
+        """
+        if not 0.0 < threshold <= 1.0:
+            raise DspError(f"threshold must be in (0, 1], got {threshold}")
+        x = self._check(snapshots, geometry)
+        spectrum = self._spectrum(x, geometry, fine=True)
+        power, sine = spectrum.power, spectrum.sine_axis
+        first = np.argmax(power, axis=-1)
+        period = geometry.wavelength_m / geometry.azimuth_spacing_m
+        second, ratio = _second_peak(power, first, sine, period)
+        found = ratio > threshold
+        sine_x = _refine_peak(power, sine, second)
+        elevation = self._beamformed_elevation(x, geometry, sine_x)
+        cos_el = np.maximum(np.cos(elevation), 1e-9)
+        azimuth = np.arcsin(np.clip(sine_x / cos_el, -1.0, 1.0))
+        return SecondSource(found, azimuth, elevation, ratio)
+
     def _azimuth_power(
         self, row: np.ndarray, geometry: VirtualArrayGeometry, fine: bool
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -271,14 +337,113 @@ class AngleEstimator:
         sin_el = -np.angle(cross) * lam / (2 * np.pi * dz)
         return np.arcsin(np.clip(sin_el, -1.0, 1.0))
 
+    @classmethod
+    def _beamformed_elevation(
+        cls, x: np.ndarray, geometry: VirtualArrayGeometry, sine_x: np.ndarray
+    ) -> np.ndarray:
+        """Elevation from the elevation pairs steered to ``sine_x`` (TI: the phase between the
+        two rows' azimuth FFTs at the peak bin), so that other azimuths are suppressed."""
+        if not geometry.has_elevation or not geometry.elevation_pairs.size:
+            return cls._elevation(x, geometry, sine_x)  # that path already steers to sine_x
+        lam, dz = geometry.wavelength_m, geometry.elevation_offset_m
+        e, a = geometry.elevation_pairs[:, 0], geometry.elevation_pairs[:, 1]
+        pair_x = geometry.positions_m[a, 0]
+        weights = np.exp(2j * np.pi * sine_x[..., None] * pair_x / lam)[..., None]  # (..., p, 1)
+        beam_el = np.sum(x[..., e, :] * weights, axis=-2)  # (..., snapshots)
+        beam_az = np.sum(x[..., a, :] * weights, axis=-2)
+        cross = np.sum(beam_el * np.conj(beam_az), axis=-1)
+        sin_el = -np.angle(cross) * lam / (2 * np.pi * dz)
+        return np.arcsin(np.clip(sin_el, -1.0, 1.0))
 
-def _refine_peak(power: np.ndarray, axis: np.ndarray) -> np.ndarray:
-    """Peak position on ``axis`` with parabolic interpolation of the dB spectrum.
 
-    power float [..., n], axis float [n] (uniform or smoothly varying) -> float [...].
+def _is_circular(sine: np.ndarray, period: float) -> bool:
+    """Whether the grid is uniform in ``sin`` and spans one ``period`` of the azimuth row's
+    spectrum, so that its last point neighbours its first."""
+    if sine.size < 3:
+        return False
+    step = np.diff(sine)
+    if not np.allclose(step, step[0], rtol=1e-9, atol=0.0):
+        return False
+    return bool(abs(sine.size * step[0] - period) <= 1e-9 * period)
+
+
+def _second_peak(
+    power: np.ndarray, first: np.ndarray, sine: np.ndarray, period: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Strongest grid point outside the main lobe of the grid point ``first``.
+
+    The main lobe runs from ``first`` outwards on each side up to and including the first
+    local minimum (TI: walk while the power does not increase). A grid spanning one period
+    is walked circularly; on a grid spanning more than one (``d > lambda / 2`` over all
+    of ``[-90, 90] deg``) the main lobe's grating images one period away are excluded too.
+
+    Parameters
+    ----------
+    power : float [..., n]
+    first : int [...]
+        Index of the first peak (its maximum).
+    sine : float [n]
+        ``sin(az)`` of the grid points, increasing.
+    period : float
+        ``lambda / d``: the period of the azimuth row's spectrum in ``sin(az)``.
+
+    Returns
+    -------
+    index : int [...]
+        Grid index of the second peak (the first peak's where none exists).
+    ratio : float64 [...]
+        Its power over the first's; 0 where the main lobe covers the whole grid.
     """
     n = power.shape[-1]
-    k = np.argmax(power, axis=-1)
+    circular = _is_circular(sine, period)
+    if circular:
+        # Roll each spectrum so that its maximum sits at 0 and, repeated, at n.
+        index = (first[..., None] + np.arange(n + 1)) % n  # (..., n + 1)
+        walked = np.take_along_axis(power, index, axis=-1)
+        start_right = np.zeros(first.shape, dtype=np.int64)
+        start_left = np.full(first.shape, n, dtype=np.int64)
+    else:
+        index = np.broadcast_to(np.arange(n), power.shape)
+        walked = power
+        start_right = start_left = first
+    m = walked.shape[-1]
+    positions = np.arange(m)
+    # Right valley: the first j >= start where walked[j + 1] > walked[j] (else the last point).
+    rises = np.zeros(walked.shape, dtype=bool)
+    rises[..., :-1] = walked[..., 1:] > walked[..., :-1]
+    rises &= positions >= start_right[..., None]
+    right = np.where(rises.any(axis=-1), np.argmax(rises, axis=-1), m - 1)
+    # Left valley: the last j <= start where walked[j - 1] > walked[j] (else the first point).
+    falls = np.zeros(walked.shape, dtype=bool)
+    falls[..., 1:] = walked[..., :-1] > walked[..., 1:]
+    falls &= positions <= start_left[..., None]
+    left = np.where(falls.any(axis=-1), m - 1 - np.argmax(falls[..., ::-1], axis=-1), 0)
+    if circular:
+        outside = (positions > right[..., None]) & (positions < left[..., None])
+    else:
+        outside = (positions < left[..., None]) | (positions > right[..., None])
+        low, high = sine[left][..., None], sine[right][..., None]
+        for shift in (-period, period):
+            outside &= ~((sine >= low + shift) & (sine <= high + shift))
+    candidates = np.where(outside, walked, -np.inf)
+    best = np.argmax(candidates, axis=-1)
+    exists = outside.any(axis=-1)
+    peak = np.take_along_axis(power, first[..., None], -1)[..., 0]
+    second_power = np.take_along_axis(walked, best[..., None], -1)[..., 0]
+    ratio = np.where(exists, second_power / np.maximum(peak, 1e-300), 0.0)
+    second = np.take_along_axis(index, best[..., None], -1)[..., 0]
+    return np.where(exists, second, first), ratio
+
+
+def _refine_peak(power: np.ndarray, axis: np.ndarray, k: np.ndarray | None = None) -> np.ndarray:
+    """Peak position on ``axis`` with parabolic interpolation of the dB spectrum.
+
+    power float [..., n], axis float [n] (uniform or smoothly varying) -> float [...];
+    ``k`` int [...]: the grid index of the peak to refine (default: the maximum).
+    """
+    n = power.shape[-1]
+    if k is None:
+        k = np.argmax(power, axis=-1)
     km, kp = np.clip(k - 1, 0, n - 1), np.clip(k + 1, 0, n - 1)
     db = 10 * np.log10(np.maximum(power, 1e-300))
     y0 = np.take_along_axis(db, km[..., None], -1)[..., 0]

@@ -266,7 +266,10 @@ class ProcessingChain:
         detections : Detections
             mask / noise [frames, doppler, range].
         chain : ChainSettings
-            Fields of view.
+            Fields of view; ``multi_object_threshold`` adds, after a detection's point, a
+            second point at the same range and Doppler for a second azimuth peak
+            (:meth:`~mmexpert.dsp.angle.AngleEstimator.estimate_second`) with intensity
+            ``SNR + 10 log10(p2 / p1)`` [dB].
 
         Returns
         -------
@@ -280,13 +283,29 @@ class ProcessingChain:
         azimuth, elevation = self.point_estimator.estimate(snapshots, rd.geometry)
         power = rd.power[frame, doppler, rbin]
         noise = detections.noise[frame, doppler, rbin]
+        snr_db = 10 * np.log10(np.maximum(power, 1e-30) / np.maximum(noise, 1e-30))
+        if chain.multi_object_threshold is not None:
+            second = self.point_estimator.estimate_second(
+                snapshots, rd.geometry, chain.multi_object_threshold
+            )
+            (extra,) = np.nonzero(second.found)
+            # Each second point follows its first, as the device lists them.
+            order = np.argsort(np.concatenate([2 * np.arange(frame.size), 2 * extra + 1]))
+            frame, doppler, rbin = (
+                np.concatenate([a, a[extra]])[order] for a in (frame, doppler, rbin)
+            )
+            azimuth = np.concatenate([azimuth, second.azimuth_rad[extra]])[order]
+            elevation = np.concatenate([elevation, second.elevation_rad[extra]])[order]
+            snr_db = np.concatenate(
+                [snr_db, snr_db[extra] + 10 * np.log10(second.power_ratio[extra])]
+            )[order]
         points = make_points(
             rd.range_axis_m[rbin],
             rd.velocity_axis_mps[doppler],
             doppler,
             azimuth,
             elevation,
-            10 * np.log10(np.maximum(power, 1e-30) / np.maximum(noise, 1e-30)),
+            snr_db,
         )
         keep = fov_mask(points, chain)
         points, frame = points[keep], frame[keep]

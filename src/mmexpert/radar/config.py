@@ -166,6 +166,21 @@ class ChainSettings:
     elevation_fov_rad: tuple[float, float] = (-math.pi / 2, math.pi / 2)  # kept elevations [rad]
     range_fov_m: tuple[float, float] = (0.0, math.inf)  # kept ranges [m]
     doppler_fov_mps: tuple[float, float] = (-math.inf, math.inf)  # kept velocities [m/s]
+    # TI multiObjBeamForming: a second azimuth peak outside the first one's main lobe whose
+    # power exceeds this fraction of the first peak's is a second point; None: disabled.
+    multi_object_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        threshold = self.multi_object_threshold
+        if threshold is not None and (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int | float)
+            or not 0.0 < threshold <= 1.0
+        ):
+            raise RadarConfigError(
+                f"multi_object_threshold must be None (disabled) or in (0, 1] (a power ratio "
+                f"of the second azimuth peak to the first), got {threshold!r}"
+            )
 
 
 @dataclass(frozen=True)

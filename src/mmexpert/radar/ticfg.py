@@ -22,6 +22,11 @@ writes one back. Commands and units (TI mmWave SDK 3.x CLI, with the SDK 1.x/2.x
 ``clutterRemoval``  [subFrameIdx,] enabled
 ==================  ==========================================================================
 
+``multiObjBeamForming [subFrameIdx,] enabled threshold`` (subFrameIdx only in SDK 3.x) sets
+``ChainSettings.multi_object_threshold``: a second azimuth peak outside the main lobe of the
+first whose power exceeds ``threshold`` times the first's is reported as a second point (None
+when disabled).
+
 The ``cfarCfg`` threshold is in dB in the 9-argument SDK 3.x form. The older forms carry a
 fixed-point scale of the log2-magnitude detection matrix, converted here as TI's visualizers
 wrote it: 7 arguments (SDK 1.x, xWR14xx) ``dB = raw * 6 / 512`` (a visualizer header says
@@ -76,6 +81,7 @@ _READ_COMMANDS: dict[str, tuple[int, ...]] = {
     "aoaFovCfg": (5,),
     "cfarFovCfg": (4,),
     "clutterRemoval": (1, 2),
+    "multiObjBeamForming": (2, 3),
     "dfeDataOutputMode": (1,),
     "bpmCfg": (4,),
 }
@@ -89,7 +95,6 @@ _IGNORED_COMMANDS: frozenset[str] = frozenset(
         "adcbufCfg",
         "lowPower",
         "guiMonitor",
-        "multiObjBeamForming",
         "calibDcRangeSig",
         "extendedMaxVelocity",
         "lvdsStreamCfg",
@@ -510,6 +515,20 @@ def _chain_from(
             )
     for cmd in by_name.get("clutterRemoval", []):
         settings["clutter_removal"] = cmd.args[-1] != 0
+    for cmd in by_name.get("multiObjBeamForming", []):
+        # SDK 3.x puts subFrameIdx first; both forms end in (enabled, threshold).
+        enabled, threshold = cmd.args[-2], cmd.args[-1]
+        if enabled not in (0, 1):
+            raise reader.error(
+                cmd.line, f"multiObjBeamForming enabled must be 0 or 1, got {enabled:g}"
+            )
+        if enabled and not 0.0 < threshold <= 1.0:
+            raise reader.error(
+                cmd.line,
+                "multiObjBeamForming threshold must be in (0, 1] (second peak power over the "
+                f"first's), got {threshold:g}",
+            )
+        settings["multi_object_threshold"] = threshold if enabled else None
     return ChainSettings(**settings)  # type: ignore[arg-type]
 
 
@@ -551,10 +570,10 @@ def to_ti_cfg(radar: RadarConfig) -> str:
     """Write ``radar`` as a TI mmWave SDK 3.x ``.cfg`` text that :func:`parse_ti_cfg` reads back.
 
     Everything a cfg carries round-trips: profile, frame, enabled antennas, ADC mode and
-    bits, CFAR, fields of view, clutter removal. The board's TX power, noise figure and
-    element pattern come back from the ``% device:`` line. Not carried: the pose. A
-    one-sided infinite field of view is written as the radar's unambiguous limit; an
-    ``"os"`` CFAR kind (no TI equivalent) is written as CA.
+    bits, CFAR, fields of view, clutter removal, multi-object beamforming. The board's TX
+    power, noise figure and element pattern come back from the ``% device:`` line. Not
+    carried: the pose. A one-sided infinite field of view is written as the radar's
+    unambiguous limit; an ``"os"`` CFAR kind (no TI equivalent) is written as CA.
 
     Parameters
     ----------
@@ -651,5 +670,9 @@ def to_ti_cfg(radar: RadarConfig) -> str:
         high = limit if math.isinf(fov[1]) else fov[1]
         lines.append(f"cfarFovCfg -1 {direction} {_num(low)} {_num(high)}")
     lines.append(f"clutterRemoval -1 {1 if ch.clutter_removal else 0}")
+    if ch.multi_object_threshold is None:
+        lines.append("multiObjBeamForming -1 0 0.5")
+    else:
+        lines.append(f"multiObjBeamForming -1 1 {_num(ch.multi_object_threshold)}")
     lines.append("sensorStart")
     return "\n".join(lines) + "\n"
