@@ -171,7 +171,8 @@ def test_every_sampled_program_validates_and_stays_in_the_placement_bounds():
         assert tags[0] == strategy
         x, y = program.placement.start_xy_m
         assert 1.0 - 0.01 <= math.hypot(x, y) <= 6.0 + 0.01, (activity.name, x, y)  # 1 cm rounding
-        assert abs(math.atan2(x, y)) <= math.radians(35.0) + 1e-3
+        # rounding x and y to 1 cm turns the bearing by up to 0.005 * sqrt(2) rad at 1 m
+        assert abs(math.atan2(x, y)) <= math.radians(35.0) + 0.0075
         assert 0.8 <= scene.mount_height_m <= 1.5
         primitives = {s.primitive for s in program.segments}
         assert primitives & {u.primitive for u in activity.uses}

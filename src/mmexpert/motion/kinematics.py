@@ -324,13 +324,24 @@ def nlerp_rotations(first: np.ndarray, second: np.ndarray, weight: np.ndarray) -
         float64 [T, J, 3, 3] blended rotations.
     """
     shape = first.shape
-    quat_a = Rotation.from_matrix(first.reshape(-1, 3, 3)).as_quat()
-    quat_b = Rotation.from_matrix(second.reshape(-1, 3, 3)).as_quat()
-    sign = np.where(np.sum(quat_a * quat_b, axis=-1, keepdims=True) < 0, -1.0, 1.0)
-    w = np.repeat(np.asarray(weight, dtype=np.float64), shape[1])[:, None]
+    quat_a = _continuous_quaternions(Rotation.from_matrix(first.reshape(-1, 3, 3)), shape)
+    quat_b = _continuous_quaternions(Rotation.from_matrix(second.reshape(-1, 3, 3)), shape)
+    # One hemisphere per joint for the whole fade: choosing it frame by frame flips the
+    # blend where the two rotations are ~180 deg apart, a jump of the limb in one frame.
+    sign = np.where(np.sum(quat_a * quat_b, axis=(0, 2), keepdims=True) < 0, -1.0, 1.0)
+    w = np.asarray(weight, dtype=np.float64)[:, None, None]
     blended = (1.0 - w) * quat_a + w * sign * quat_b
     blended /= np.linalg.norm(blended, axis=-1, keepdims=True)
-    return Rotation.from_quat(blended).as_matrix().reshape(shape)
+    return Rotation.from_quat(blended.reshape(-1, 4)).as_matrix().reshape(shape)
+
+
+def _continuous_quaternions(rotations: Rotation, shape: tuple[int, ...]) -> np.ndarray:
+    """Quaternions float [T, J, 4] of rotations [T * J], sign-aligned frame to frame."""
+    quats = rotations.as_quat().reshape(shape[0], shape[1], 4)
+    agree = np.sum(quats[1:] * quats[:-1], axis=-1) >= 0  # [T - 1, J]
+    signs = np.cumprod(np.where(agree, 1.0, -1.0), axis=0)
+    quats[1:] *= signs[..., None]
+    return quats
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:

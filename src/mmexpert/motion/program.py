@@ -8,9 +8,10 @@ A program is what the planner emits::
                   {"primitive": "wave", "parameters": {"hand": "left"}, "duration_s": 2.0}]}
 
 The radar sits at the origin looking along +y; a null heading faces the radar. Segments
-run in sequence; each transition cross-fades joint rotations over :data:`BLEND_S` while
-the previous segment keeps running, and blends the root's velocity, so positions and
-velocities stay continuous. With a ``path`` the pelvis follows the waypoints (corners
+run in sequence; each transition cross-fades joint rotations over at least :data:`BLEND_S`
+(longer for a large change of posture, :data:`BLEND_RATE_RAD_PER_S`) while the previous
+segment keeps running, and blends the root's velocity, so positions and velocities stay
+continuous. With a ``path`` the pelvis follows the waypoints (corners
 rounded over ~0.5 m) and the person turns to face along it.
 """
 
@@ -39,7 +40,11 @@ from mmexpert.motion.primitives import AGE_STYLES, PrimitiveContext, PrimitiveEr
 from mmexpert.motion.skeleton import JOINT_INDEX, rest_offsets_m, subject_dimensions
 
 BLEND_S = 0.3
-"""Cross-fade time between consecutive segments [s]."""
+"""Shortest cross-fade between consecutive segments [s]."""
+
+BLEND_RATE_RAD_PER_S = {"pelvis": 1.5, "other": 5.0}
+"""Fastest mean turn of a joint during a cross-fade [rad/s]: a larger change of posture (lying
+down -> walking) fades for longer. The pelvis turns the whole body, so its limit is lower."""
 
 STYLE_JITTER_RAD = 0.035
 """Standard deviation of the per-take posture offsets (trunk, head, shoulders) [rad]."""
@@ -162,6 +167,20 @@ def program_json_schema() -> str:
     return json.dumps(MotionProgram.model_json_schema(), indent=2)
 
 
+def _fade_frames(before: np.ndarray, after: np.ndarray, fps: float) -> int:
+    """Frames a cross-fade from local rotations ``before`` to ``after`` (float [22, 3, 3])
+    needs so that no joint turns faster than :data:`BLEND_RATE_RAD_PER_S` on average."""
+    relative = np.einsum("jki,jkl->jil", before, after)  # before^T @ after
+    cosine = np.clip((np.trace(relative, axis1=1, axis2=2) - 1.0) / 2.0, -1.0, 1.0)
+    angles = np.arccos(cosine)  # [22] rad
+    pelvis = JOINT_INDEX["pelvis"]
+    seconds = max(
+        angles[pelvis] / BLEND_RATE_RAD_PER_S["pelvis"],
+        np.delete(angles, pelvis).max() / BLEND_RATE_RAD_PER_S["other"],
+    )
+    return max(1, math.ceil(seconds * fps))
+
+
 def synthesize(
     program: MotionProgram | dict[str, Any] | str,
     fps: float = 30.0,
@@ -229,13 +248,18 @@ def synthesize(
         )
         turn_steps = np.diff(track.heading_rad[:length], prepend=track.heading_rad[0])
         weight = np.ones(length)
-        overlap = 0 if index == 0 else min(blend_frames, length)
-        weight[:overlap] = smoothstep(np.arange(overlap) / blend_frames)
+        fade = blend_frames
+        if index:
+            fade = max(fade, _fade_frames(previous_tail[0], track.local_rotations[0], fps))
+        overlap = 0 if index == 0 else min(fade, length)
+        weight[:overlap] = smoothstep(np.arange(overlap) / fade)
         rotations[frames] = track.local_rotations[:length]
         if overlap:
+            # the previous segment runs on for BLEND_S, then holds its last pose
+            held = np.arange(overlap).clip(max=len(previous_tail) - 1)
             blended = slice(start, start + overlap)
             rotations[blended] = nlerp_rotations(
-                previous_tail, track.local_rotations[:overlap], weight[:overlap]
+                previous_tail[held], track.local_rotations[:overlap], weight[:overlap]
             )
         w = weight[:, None]
         root_step[frames] = (1 - w) * root_step[frames] + w * world_steps

@@ -118,7 +118,11 @@ ACTIVITY_TABLE: tuple[Activity, ...] = (
     _a(
         "jumping",
         "jump, jumping, hopping, jumping up and down, vertical jump, leaping",
-        [U("jump_vertical", 3.0), U("jump_forward", 1.0, {"distance_m": (0.3, 1.0)})],
+        [
+            U("hop_in_place", 2.0),
+            U("jump_vertical", 2.0),
+            U("jump_forward", 1.0, {"distance_m": (0.3, 1.0)}),
+        ],
         "explosive leg exercise that lifts the whole body off the ground",
         "legs, whole body leaves the ground",
         "jumping jacks, squats",

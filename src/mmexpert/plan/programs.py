@@ -29,6 +29,8 @@ MIN_DISTANCE_M = 1.0  # closest start distance to the radar [m]
 MAX_DISTANCE_M = 5.0  # farthest start distance [m]
 MAX_AZIMUTH_RAD = math.radians(35.0)  # start bearing off the boresight
 CLEARANCE_M = 1.2  # closest the pelvis may come to the radar [m]
+HEADING_SPREAD_RAD = math.radians(20.0)  # 1-sigma turn of a person "facing" the radar [rad]
+WALK_ASPECTS = {"toward": 0.4, "away": 0.4, "across": 0.2}  # walkers without a direction variant
 
 
 def _round(value: float, digits: int = 2) -> float:
@@ -274,8 +276,10 @@ def sample_program(
     travel_speed = _speed_mps(use.primitive, parameters)
     if use.primitive in ("run",) and aspect not in ("away", "across"):
         aspect = str(rng.choice(["away", "across"]))
-    if not aspect:
-        aspect = "toward" if travel_speed > 0 else "facing"
+    if not aspect and travel_speed > 0:
+        # people walk to and from a sensor as often as toward it
+        aspect = str(rng.choice(list(WALK_ASPECTS), p=list(WALK_ASPECTS.values())))
+    aspect = aspect or "facing"
     travel_toward_m = 0.0
     if aspect in ("toward", "facing"):
         travel_toward_m = lead_speed * (segments[0]["duration_s"] if lead_speed else 0.0)
@@ -302,15 +306,22 @@ def sample_program(
     azimuth = float(rng.uniform(-MAX_AZIMUTH_RAD, MAX_AZIMUTH_RAD))
     start = (_round(distance * math.sin(azimuth)), _round(distance * math.cos(azimuth)))
     to_radar = math.atan2(-start[1], -start[0])
-    heading: float | None = None
+    # nobody faces a sensor exactly: without this turn, motion in the body's frontal plane
+    # (jumping jacks, side steps) would never show a radial velocity
+    turn = float(
+        np.clip(
+            rng.normal(0.0, HEADING_SPREAD_RAD), -2.5 * HEADING_SPREAD_RAD, 2.5 * HEADING_SPREAD_RAD
+        )
+    )
+    heading = to_radar + turn
     if aspect in ("away", "back"):
-        heading = _round(to_radar + math.pi, 3)
+        heading += math.pi
     elif aspect in ("across", "side"):
-        heading = _round(to_radar + float(rng.choice([-1.0, 1.0])) * math.pi / 2, 3)
-    if heading is not None:
-        heading = _round(math.atan2(math.sin(heading), math.cos(heading)), 3)
+        heading += float(rng.choice([-1.0, 1.0])) * math.pi / 2
+    heading = _round(math.atan2(math.sin(heading), math.cos(heading)), 3)
     if use.primitive == "walk_backward":
-        heading = None  # walks backward facing the radar: moves away from it
+        # walks backward facing the radar: moves away from it
+        heading = _round(math.atan2(math.sin(to_radar + turn), math.cos(to_radar + turn)), 3)
     if aspect in ("away", "across") and use.primitive == "run":
         segments[-1]["duration_s"] = _round(min(duration, 2.5), 1)
 

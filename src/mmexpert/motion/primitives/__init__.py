@@ -5,8 +5,8 @@ family (module)        primitives
 =====================  ==========================================================
 locomotion             walk_forward, walk_backward, walk_sideways, walk_turn,
                        walk_circle, run, jog_in_place
-exercise               jump_vertical, jump_forward, jumping_jacks, squat, lunge,
-                       arm_circles, stretch
+exercise               jump_vertical, jump_forward, hop_in_place, jumping_jacks,
+                       squat, lunge, arm_circles, stretch
 combat                 punch, boxing, kick
 gestures               wave, raise_hands, clap, swipe_left, swipe_right, push,
                        pull, knock, circle_gesture, drink, phone_to_ear

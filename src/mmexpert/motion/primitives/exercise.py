@@ -1,5 +1,5 @@
-"""Exercise primitives: vertical and forward jumps, jumping jacks, squats, lunges, arm
-circles, stretching.
+"""Exercise primitives: vertical and forward jumps, rebound hops, jumping jacks, squats,
+lunges, arm circles, stretching.
 
 Jump height sets the flight time ``2 sqrt(2 h / g)``; the flight is a smooth lift of the
 pelvis over a take-off crouch and a landing crouch. Repetitive exercises spread their
@@ -146,6 +146,52 @@ class JumpForward(Primitive):
         )
 
 
+class HopInPlace(Primitive):
+    """Rebound hops in place: continuous low jumps off the balls of the feet, knees soft,
+    arms bent at the sides (jump-rope style), unlike the single countermovement jump."""
+
+    name = "hop_in_place"
+    description = "hop up and down in place"
+    parameters = (
+        float_param("tempo_hz", 1.8, 1.0, 3.0, "Hz", "hops per second"),
+        float_param("height_m", 0.1, 0.03, 0.3, "m", "pelvis rise during flight"),
+    )
+    default_duration_s = 4.0
+
+    def _generate(
+        self,
+        pose: PoseBuilder,
+        context: PrimitiveContext,
+        parameters: dict[str, Any],
+        duration_s: float,
+    ) -> None:
+        period = 1.0 / (parameters["tempo_hz"] * context.style.tempo_scale)
+        # flight 2 sqrt(2 h / g), at most 60 % of a hop: the rest is ground contact
+        flight = min(
+            2.0
+            * np.sqrt(2.0 * parameters["height_m"] * context.style.explosiveness / GRAVITY_MPS2),
+            0.6 * period,
+        )
+        height = GRAVITY_MPS2 * flight**2 / 8.0
+        phase = np.mod(pose.times_s, period)
+        airborne = phase / flight  # 0..1 in the air, > 1 on the ground
+        in_air = airborne < 1.0
+        contact = np.clip((phase - flight) / max(period - flight, 1e-9), 0.0, 1.0)
+        absorb = np.where(in_air, 0.0, np.sin(np.pi * contact))  # knees give on landing
+        rom = context.style.range_of_motion
+        knee = rom * (0.1 + 0.45 * absorb)
+        for side in ("left", "right"):
+            pose.leg(
+                side,
+                hip_flex=0.6 * knee,
+                knee_flex=knee,
+                ankle_dorsi=np.where(in_air, -0.35, 0.3 * knee),
+            )
+            pose.arm(side, shoulder_flex=0.25 + 0.15 * absorb, elbow_flex=1.2, shoulder_abd=0.15)
+        pose.trunk(flex=0.1 + 0.15 * absorb)
+        pose.lift_m[:] = np.where(in_air, 4.0 * height * airborne * (1 - airborne), 0.0)
+
+
 class JumpingJacks(Primitive):
     """Jumping jacks: hop the feet apart while the arms swing overhead, and back."""
 
@@ -154,6 +200,7 @@ class JumpingJacks(Primitive):
     parameters = (
         float_param("tempo_hz", 1.0, 0.4, 2.0, "Hz", "jacks per second"),
         float_param("amplitude", 1.0, 0.3, 1.0, "", "arm and leg spread (1 = full)"),
+        float_param("hop_m", 0.06, 0.02, 0.15, "m", "pelvis rise of each hop"),
     )
     default_duration_s = 4.0
 
@@ -170,7 +217,8 @@ class JumpingJacks(Primitive):
         for side in ("left", "right"):
             pose.leg(side, hip_abd=0.03 + 0.28 * rom * open_, knee_flex=0.15 + 0.1 * open_)
             pose.arm(side, shoulder_abd=0.15 + 2.75 * rom * open_, elbow_flex=0.2)
-        hop = 0.04 * context.style.explosiveness
+        # two hops per jack (feet out, feet in): the body leaves the ground twice a cycle
+        hop = parameters["hop_m"] * context.style.explosiveness
         pose.lift_m[:] = hop * np.sin(2 * np.pi * rate * pose.times_s) ** 2
 
 
