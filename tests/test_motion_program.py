@@ -198,3 +198,20 @@ def test_handedness_and_gesture_height(hand: str) -> None:
     # the person faces the radar (-y), so their left hand is at +x
     sign = 1.0 if hand == "left" else -1.0
     assert sign * middle[JOINT_INDEX[f"{hand}_wrist"], 0] > 0.2
+
+
+@pytest.mark.parametrize(("tempo_hz", "height_m"), [(2.0, 0.1), (1.5, 0.2), (2.5, 0.05)])
+def test_hops_in_place_repeat_at_their_tempo_and_rise_by_their_height(tempo_hz, height_m):
+    subject = {"age_group": "adult", "height_m": 1.75}
+    parameters = {"tempo_hz": tempo_hz, "height_m": height_m}
+    segment = {"primitive": "hop_in_place", "parameters": parameters, "duration_s": 6.0}
+    pelvis_z = synthesize({"subject": subject, "segments": [segment]}, fps=60.0).joints_m[:, 0, 2]
+    standing = synthesize(
+        {"subject": subject, "segments": [{"primitive": "stand", "duration_s": 2.0}]}, fps=60.0
+    ).joints_m[:, 0, 2]
+    spectrum = np.abs(np.fft.rfft(pelvis_z - pelvis_z.mean()))
+    frequencies = np.fft.rfftfreq(len(pelvis_z), 1 / 60.0)
+    assert abs(frequencies[spectrum.argmax()] - tempo_hz) < 1 / 6.0  # one FFT bin of 6 s
+    # ballistic rise of the pelvis plus at most ~8 cm from rising onto the toes in flight
+    rise = pelvis_z.max() - standing.mean()
+    assert height_m - 0.01 <= rise <= height_m + 0.08

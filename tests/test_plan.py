@@ -180,6 +180,41 @@ def test_every_sampled_program_validates_and_stays_in_the_placement_bounds():
     assert count > 700
 
 
+def _turn_from_facing_rad(program) -> float:
+    """Heading minus the direction to the radar, wrapped to (-pi, pi] [rad]."""
+    x, y = program.placement.start_xy_m
+    turn = program.placement.heading_rad - math.atan2(-y, -x)
+    return math.atan2(math.sin(turn), math.cos(turn))
+
+
+def test_people_facing_the_radar_stand_turned_by_the_stated_spread():
+    from mmexpert.plan.programs import HEADING_SPREAD_RAD
+
+    rng = np.random.default_rng(11)
+    turns = [
+        _turn_from_facing_rad(sample_program(ACTIVITIES["squats"], "single_action", rng)[0])
+        for _ in range(400)
+    ]
+    # a clipped normal of sigma 20 deg: the sample std lies within 15 % of sigma (400 draws)
+    assert abs(np.std(turns) / HEADING_SPREAD_RAD - 1.0) < 0.15
+    assert abs(np.mean(turns)) < 0.25 * HEADING_SPREAD_RAD
+    assert np.max(np.abs(turns)) <= 2.5 * HEADING_SPREAD_RAD + 1e-3
+
+
+def test_walkers_without_a_direction_variant_go_toward_away_and_across():
+    rng = np.random.default_rng(12)
+    aspects = {"toward": 0, "away": 0, "across": 0}
+    for _ in range(150):
+        program, _, _ = sample_program(ACTIVITIES["walking"], "single_action", rng)
+        turn = abs(_turn_from_facing_rad(program))
+        aspects[
+            "toward" if turn < math.pi / 4 else "away" if turn > 3 * math.pi / 4 else "across"
+        ] += 1
+    # expected 60 / 60 / 30 of 150 (WALK_ASPECTS); each within about 3 standard deviations
+    assert 35 <= aspects["toward"] <= 85 and 35 <= aspects["away"] <= 85, aspects
+    assert 12 <= aspects["across"] <= 50, aspects
+
+
 def test_walking_toward_the_radar_never_passes_through_it():
     rng = np.random.default_rng(3)
     for name in ("walking", "falling", "jumping"):
