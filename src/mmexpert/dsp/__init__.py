@@ -22,7 +22,8 @@ Modules
 ``angle``
     :class:`VirtualArrayGeometry` (read from ``RadarConfig.virtual_positions_m``),
     :data:`ANGLE_ESTIMATORS` = {"fft": :class:`FFTBeamformer`, "capon": :class:`CaponBeamformer`}.
-    Capon/MVDR: J. Capon, Proc. IEEE 57(8), 1969.
+    Capon/MVDR: J. Capon, Proc. IEEE 57(8), 1969. :meth:`AngleEstimator.estimate_second`
+    -> :class:`SecondSource`: TI ``multiObjBeamForming`` (a second peak outside the main lobe).
 ``cfar``
     :data:`CFAR_DETECTORS` = {"ca": :class:`CACFAR`, "caso": :class:`CASOCFAR`,
     "cago": :class:`CAGOCFAR`, "os": :class:`OSCFAR`} (the TI ``cfarCfg`` modes plus OS),
@@ -50,6 +51,7 @@ from mmexpert.dsp.angle import (
     AngleSpectrum,
     CaponBeamformer,
     FFTBeamformer,
+    SecondSource,
     VirtualArrayGeometry,
 )
 from mmexpert.dsp.base import DspError, power_to_db
@@ -131,6 +133,7 @@ __all__ = [
     "RangeFFT",
     "RangeTime",
     "RangeTimeMap",
+    "SecondSource",
     "TdmDopplerCompensation",
     "TwoPassCFAR",
     "VirtualArrayGeometry",

@@ -13,6 +13,8 @@ describe        describe: LLM descriptions of weak/confused classes, structured
 state           ClassPlan, Revision, RoundState, FlywheelIndex, Analysis,
                 Evaluation; atomic JSON; FlywheelError
 report          write_report (report.md, accuracy-per-round and confusion PNGs)
+recipe          RunOptions, run_recipe, RecipeError, evaluate_real_folder: the
+                one-shot plan -> generate -> train -> evaluate of ``mmexpert run``
 ==============  ===================================================================
 """
 
