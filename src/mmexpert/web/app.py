@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 import mmexpert
+from mmexpert.web import recipe_job as _recipe_job  # noqa: F401 (registers "run")
 from mmexpert.web import runs as _runs  # noqa: F401 (registers the job kinds)
 from mmexpert.web.catalog import (
     CatalogError,
@@ -31,7 +32,7 @@ from mmexpert.web.catalog import (
     sample_view,
 )
 from mmexpert.web.flywheel_view import find_flywheel_runs, flywheel_view
-from mmexpert.web.jobs import JOB_KINDS, JobError, JobManager
+from mmexpert.web.jobs import JOB_KINDS, JobError, JobManager, JobStateError
 from mmexpert.web.playground import (
     DEFAULT_MAX_UPLOAD_BYTES,
     UPLOAD_FORMATS,
@@ -45,6 +46,7 @@ from mmexpert.web.playground import (
     upload_view,
     zero_shot,
 )
+from mmexpert.web.report_view import data_file, run_report
 from mmexpert.web.safety import (
     TOKEN_HEADER,
     DataRoot,
@@ -138,6 +140,8 @@ def create_app(
 
     @app.exception_handler(JobError)
     async def _job(request: Request, error: JobError) -> JSONResponse:
+        if isinstance(error, JobStateError):
+            return _error(409, str(error))
         return _error(404 if str(error).startswith("no job") else 400, str(error))
 
     @app.middleware("http")
@@ -256,6 +260,20 @@ def create_app(
     def resume_job(job_id: str) -> dict[str, Any]:
         check_identifier(job_id, "job id")
         return jobs.resume(job_id)
+
+    @app.post("/api/jobs/{job_id}/cancel", dependencies=guarded)
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        check_identifier(job_id, "job id")
+        return jobs.cancel(job_id)
+
+    @app.get("/api/run-report")
+    def report(path: Annotated[str, Query(max_length=1000)]) -> dict[str, Any]:
+        return run_report(data, path)
+
+    @app.get("/api/file")
+    def file(path: Annotated[str, Query(max_length=1000)]) -> FileResponse:
+        resolved, media_type = data_file(data, path)
+        return FileResponse(resolved, media_type=media_type)
 
     @app.get("/api/flywheels")
     def flywheels() -> list[str]:
