@@ -319,6 +319,7 @@ def run_recipe_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any
             env=environment,
         )
     context.on_cancel(lambda: _terminate(process))
+    context.progress(0.0, f"recipe process {process.pid} started", process=process.pid)
     report: str | None = None
     error: str | None = None
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mmexpert.web.catalog import CatalogError
-from mmexpert.web.safety import DataRoot
+from mmexpert.web.safety import DataRoot, PathRefusedError
 
 REPORT_NAME = "report.md"
 RESULTS_NAME = "results.json"
@@ -99,15 +99,15 @@ def data_file(data: DataRoot, relative: str) -> tuple[Path, str]:
     Raises
     ------
     CatalogError
-        For a type not served (see :data:`SERVED_TYPES`), a folder, or a file too large
-        to be text.
+        For a folder, or a file too large to be text.
     PathRefusedError
-        For a path outside the data folder or a missing one.
+        For a type not served (see :data:`SERVED_TYPES`), a path outside the data folder
+        or a missing one.
     """
     path = data.resolve(relative)
     media_type = SERVED_TYPES.get(path.suffix.lower())
     if media_type is None:
-        raise CatalogError(f"{relative!r}: only {', '.join(sorted(SERVED_TYPES))} files are served")
+        raise PathRefusedError(f"{relative!r}: only {', '.join(sorted(SERVED_TYPES))} files are served")
     if not path.is_file():
         raise CatalogError(f"{relative!r} is not a file")
     if path.suffix.lower() != ".png" and path.stat().st_size > MAX_TEXT_BYTES:
