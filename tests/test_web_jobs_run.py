@@ -246,3 +246,82 @@ def test_a_queued_job_is_cancelled_before_it_runs(tmp_path):
     later = manager.start("record", {})["id"]
     assert manager.wait(later, 10)["state"] == "done"
     assert ran == ["ran"] and manager.get(queued)["state"] == "cancelled"
+
+
+# ----------------------------------------------------------------------- in the browser
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """A real uvicorn server over an empty data folder."""
+    uvicorn = pytest.importorskip("uvicorn", reason="the browser test needs uvicorn")
+    root = tmp_path_factory.mktemp("web-run-browser") / "data"
+    root.mkdir()
+    app = create_app(root, TOKEN, allowed_hosts=["127.0.0.1", "localhost"])
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    port = instance.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", root
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_the_runs_page_starts_cancels_resumes_and_shows_a_run_report(served):
+    """About 15 s: the page's form, Cancel and Resume buttons, and the rendered report."""
+    playwright = pytest.importorskip("playwright.sync_api", reason="needs playwright")
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no Chromium at {CHROMIUM} (run .ci/install-browser)")
+    server, root = served
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{server}/#token={TOKEN}")
+        page.wait_for_selector("#token-status.ok")
+        page.goto(f"{server}/#/runs")
+        page.wait_for_selector("#run-form")
+        page.select_option("#kind", "run")
+        assert page.is_visible("#run-name") and not page.is_visible("#rounds")
+        page.fill("#scenario", TINY["scenario"])
+        page.fill("#count", "4")
+        page.fill("#epochs", "1")
+        page.select_option("#radar", TINY["radar"])
+        page.select_option("#llm", "echo")
+        page.select_option("#encoder", "ngram")
+        page.fill("#num_frames", "8")
+        page.select_option("#executor", "serial")
+        page.fill("#run-name", "from-the-page")
+        page.click("#start-run")
+        page.wait_for_selector("#run-message.ok")
+        # The recipe process needs over a second to start: the row is running by then.
+        page.click(".job-row[data-state=running] button.cancel", timeout=30_000)
+        page.wait_for_selector(".job-row[data-state=cancelled]", timeout=30_000)
+        assert not (root / "runs" / "recipes" / "from-the-page" / "report.md").exists()
+        page.click(".job-row[data-state=cancelled] button:text('resume')")
+        page.wait_for_selector(".job-row[data-state=done]", timeout=90_000)
+        page.click(".job-row[data-state=done]")
+        page.wait_for_selector("#run-report img.report-figure", timeout=10_000)
+        assert "mmExpert run" in page.inner_text("#run-report")
+        assert "Held-out synthetic data" in page.inner_text("#run-report")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#run-report img')].every((i) => i.complete)"
+        )
+        widths = page.eval_on_selector_all(
+            "#run-report img.report-figure", "(images) => images.map((i) => i.naturalWidth)"
+        )
+        report = (root / "runs" / "recipes" / "from-the-page" / "report.md").read_text()
+        figures = report.count(".png)")  # the form's run holds out no clip: 1 figure, or 2
+        assert figures >= 1 and len(widths) == figures and min(widths) > 100, widths
+        assert "cancelled" in page.inner_text("#job-log")
+        assert not errors, errors
+        browser.close()

@@ -176,6 +176,7 @@ def create_app(
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         from mmexpert.llm import list_backends
+        from mmexpert.models.registry import list_models
         from mmexpert.plan import ENCODERS
         from mmexpert.radar.presets import list_presets
 
@@ -186,6 +187,7 @@ def create_app(
             "llm_backends": list_backends(),
             "encoders": sorted(ENCODERS),
             "radar_presets": list_presets(),
+            "models": list_models(),
             "upload_formats": sorted(UPLOAD_FORMATS),
             "max_upload_bytes": max_upload_bytes,
             "token_header": TOKEN_HEADER,

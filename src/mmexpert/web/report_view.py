@@ -107,7 +107,9 @@ def data_file(data: DataRoot, relative: str) -> tuple[Path, str]:
     path = data.resolve(relative)
     media_type = SERVED_TYPES.get(path.suffix.lower())
     if media_type is None:
-        raise PathRefusedError(f"{relative!r}: only {', '.join(sorted(SERVED_TYPES))} files are served")
+        raise PathRefusedError(
+            f"{relative!r}: only {', '.join(sorted(SERVED_TYPES))} files are served"
+        )
     if not path.is_file():
         raise CatalogError(f"{relative!r} is not a file")
     if path.suffix.lower() != ".png" and path.stat().st_size > MAX_TEXT_BYTES:

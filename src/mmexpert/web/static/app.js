@@ -415,24 +415,69 @@ async function showFlywheel(target, path) {
   lineChart(chart, [["synthetic", f.rounds.map((r) => r.synthetic && r.synthetic.accuracy)], ["real", f.rounds.map((r) => r.real && r.real.accuracy)]], f.rounds.map((r) => r.round));
 }
 
+// A Markdown subset (headings, lists, tables, images, `code`) as DOM text: never as HTML.
+function inlineCode(text) {
+  return text.split(/(`[^`]*`)/).map((part) => part.startsWith("`") && part.endsWith("`") && part.length > 1 ? h("code", {}, part.slice(1, -1)) : part);
+}
+
+function markdownNodes(markdown, folder) {
+  const nodes = [];
+  let table = null, list = null;
+  for (const line of markdown.split("\n")) {
+    const cells = line.trim().startsWith("|") ? line.trim().slice(1, -1).split("|").map((c) => c.trim()) : null;
+    if (!cells) table = null;
+    if (!line.startsWith("- ")) list = null;
+    const image = line.match(/^!\[([^\]]*)\]\(([^)\s]+)\)\s*$/);
+    const heading = line.match(/^(#{1,4})\s+(.*)$/);
+    if (cells) {
+      if (cells.every((c) => /^-+$/.test(c))) continue;
+      if (!table) { table = h("table", { className: "report-table" }); nodes.push(table); table.append(h("tr", {}, cells.map((c) => h("th", {}, inlineCode(c))))); }
+      else table.append(h("tr", {}, cells.map((c) => h("td", {}, inlineCode(c)))));
+    } else if (image) {
+      // Only figures beside the report (a bare file name) are loaded, through /api/file.
+      const name = image[2];
+      nodes.push(/^[\w.-]+\.png$/.test(name) ? h("img", { src: `/api/file?${query({ path: `${folder}/${name}` })}`, alt: image[1], className: "report-figure" }) : h("p", { className: "muted" }, `[${image[1]}: ${name}]`));
+    } else if (heading) {
+      nodes.push(h(`h${Math.min(4, heading[1].length + 1)}`, {}, inlineCode(heading[2])));
+    } else if (line.startsWith("- ")) {
+      if (!list) { list = h("ul", {}); nodes.push(list); }
+      list.append(h("li", {}, inlineCode(line.slice(2))));
+    } else if (line.trim()) nodes.push(h("p", {}, inlineCode(line)));
+  }
+  return nodes;
+}
+
+async function showReport(target, folder) {
+  const report = await api(`/api/run-report?${query({ path: folder })}`);
+  target.replaceChildren(h("p", { className: "muted" }, `${report.path}/report.md · `,
+    h("a", { href: `/api/file?${query({ path: `${report.path}/report.md` })}`, target: "_blank" }, "as text"), " · ",
+    h("a", { href: `/api/file?${query({ path: `${report.path}/results.json` })}`, target: "_blank" }, "results.json")),
+  h("div", { className: "report" }, markdownNodes(report.markdown, report.path)));
+}
+
 async function pageRuns(params) {
   main.append(h("h1", {}, "Runs"));
   const form = h("form", { className: "stack panel", id: "run-form" },
     h("h2", {}, "New run"),
     h("div", { className: "row" },
       h("div", {}, h("label", {}, "kind"), h("select", { id: "kind" }, Object.entries(info.job_kinds).map(([k, d]) => h("option", { value: k }, `${k}: ${d}`)))),
-      h("div", { className: "flywheel-only" }, h("label", {}, "rounds"), h("input", { id: "rounds", type: "number", min: 1, max: 20, value: 3 })),
-      h("div", { className: "flywheel-only" }, h("label", {}, "epochs per round"), h("input", { id: "epochs", type: "number", min: 1, value: 8 })),
-      h("div", { className: "flywheel-only" }, h("label", {}, "clip length [s] (blank: whole program)"), h("input", { id: "clip_s", type: "number", min: 0.05, step: 0.05 })),
-      h("div", { className: "flywheel-only" }, h("label", {}, "model time window [s]"), h("input", { id: "window_s", type: "number", min: 0.05, step: 0.05, value: 2 }))),
+      h("div", { "data-kinds": "flywheel" }, h("label", {}, "rounds"), h("input", { id: "rounds", type: "number", min: 1, max: 20, value: 3 })),
+      h("div", { "data-kinds": "flywheel run" }, h("label", {}, "training epochs (per round)"), h("input", { id: "epochs", type: "number", min: 1, value: 8 })),
+      h("div", { "data-kinds": "flywheel" }, h("label", {}, "clip length [s] (blank: whole program)"), h("input", { id: "clip_s", type: "number", min: 0.05, step: 0.05 })),
+      h("div", { "data-kinds": "flywheel run" }, h("label", {}, "model time window [s]"), h("input", { id: "window_s", type: "number", min: 0.05, step: 0.05, value: 2 })),
+      h("div", { "data-kinds": "run" }, h("label", {}, "model (blank: the recipe's choice)"), h("select", { id: "model" }, h("option", { value: "" }, "—"), (info.models || []).map((m) => h("option", { value: m }, m)))),
+      h("div", { "data-kinds": "run" }, h("label", {}, "run name (same name: resume that folder)"), h("input", { id: "run-name", placeholder: "fitness-a" }))),
+    h("div", { className: "row", "data-kinds": "run" },
+      h("div", {}, h("label", {}, "real data READER:DIR (DIR inside the data folder; optional)"), h("input", { id: "real", placeholder: "radhar:real/radhar" })),
+      h("div", {}, h("label", {}, "classes folder=activity,… (optional)"), h("input", { id: "classes", placeholder: "jack=jumping jacks,squats=squats" }))),
     h("label", { for: "scenario" }, "scenario"),
     h("textarea", { id: "scenario", name: "scenario", placeholder: "five fitness exercises: boxing, jumping jacks, jumping, squats, walking" }),
     h("div", { className: "row" },
-      h("div", {}, h("label", {}, "samples"), h("input", { id: "count", type: "number", min: 1, max: 500, value: 8 })),
+      h("div", {}, h("label", {}, "samples"), h("input", { id: "count", type: "number", min: 1, max: 2000, value: 8 })),
       h("div", {}, h("label", {}, "radar"), h("select", { id: "radar" }, info.radar_presets.map((p) => h("option", { value: p, selected: p === "iwr1843-udoppler" }, p)))),
       h("div", {}, h("label", {}, "LLM"), h("select", { id: "llm" }, info.llm_backends.map((b) => h("option", { value: b, selected: b === "local" }, b)))),
       h("div", {}, h("label", {}, "sentence encoder"), h("select", { id: "encoder" }, info.encoders.map((e) => h("option", { value: e, selected: e === "minilm" }, e)))),
-      h("div", { className: "generate-only" }, h("label", {}, "frames per sample (blank: motion length)"), h("input", { id: "num_frames", type: "number", min: 1 })),
+      h("div", { "data-kinds": "generate run" }, h("label", {}, "frames per sample (blank: motion length)"), h("input", { id: "num_frames", type: "number", min: 1 })),
       h("div", {}, h("label", {}, "executor"), h("select", { id: "executor" }, h("option", { value: "process" }, "process"), h("option", { value: "serial" }, "serial")))),
     h("p", {}, h("button", { type: "submit", id: "start-run" }, "start run"), " ", h("span", { id: "run-message", className: "muted" },
       token ? "" : "set the token (top right) to start runs")));
@@ -446,6 +491,8 @@ async function pageRuns(params) {
         encoder: value("encoder"), executor: value("executor") };
       if (kind === "flywheel") Object.assign(params, { rounds: value("rounds"), epochs: value("epochs"), clip_s: value("clip_s") || null, window_s: value("window_s") });
       else params.num_frames = value("num_frames") || null;
+      if (kind === "run") Object.assign(params, { epochs: value("epochs"), window_s: value("window_s"), model: value("model") || null,
+        name: value("run-name") || null, real: value("real") || null, classes: value("classes") || null });
       const job = await api("/api/jobs", { method: "POST", json: { kind, params } });
       message.textContent = `started ${job.id}`;
       message.className = "ok";
@@ -454,16 +501,18 @@ async function pageRuns(params) {
   });
   const kindSelect = form.querySelector("#kind");
   const showKind = () => {
-    for (const e of form.querySelectorAll(".flywheel-only")) e.hidden = kindSelect.value !== "flywheel";
-    for (const e of form.querySelectorAll(".generate-only")) e.hidden = kindSelect.value === "flywheel";
+    for (const e of form.querySelectorAll("[data-kinds]")) e.hidden = !e.dataset.kinds.split(" ").includes(kindSelect.value);
   };
   kindSelect.addEventListener("change", showKind);
   showKind();
   const list = h("div", { className: "panel", id: "job-list" });
   const detail = h("div", { className: "panel", id: "job-detail" }, h("p", { className: "muted" }, "click a run to see its log"));
   const flywheel = h("div", { className: "panel", id: "flywheel" });
-  main.append(form, list, detail, flywheel);
+  const reportPanel = h("div", { className: "panel", id: "run-report", hidden: true });
+  main.append(form, list, detail, reportPanel, flywheel);
   let selected = params.job || null;
+  let reportShown = null;  // the run folder whose report is on the page (loaded once)
+  const post = async (path) => { try { await api(path, { method: "POST" }); refresh(); } catch (error) { alert(error.message); } };
   async function refresh() {
     const jobs = await api("/api/jobs");
     list.replaceChildren(h("h2", {}, "Runs"), jobs.length ? h("table", { id: "job-table" },
@@ -473,7 +522,9 @@ async function pageRuns(params) {
         h("td", {}, progressBar(job.progress)), h("td", {}, job.message),
         h("td", {}, job.kind === "flywheel" ? h("a", { href: "#", onclick: (e) => { e.preventDefault(); e.stopPropagation(); showFlywheel(flywheel, `${job.folder}/flywheel`).catch((error) => flywheel.replaceChildren(errorBox(error))); } }, "rounds") : null,
           job.state === "done" && job.result && job.result.store ? h("a", { href: `#/dataset?${query({ path: `${job.folder}/${job.result.store}` })}`, onclick: (e) => e.stopPropagation() }, "dataset") : null,
-          ["interrupted", "failed"].includes(job.state) ? h("button", { className: "secondary", onclick: async (e) => { e.stopPropagation(); try { await api(`/api/jobs/${job.id}/resume`, { method: "POST" }); refresh(); } catch (error) { alert(error.message); } } }, "resume") : null))))
+          job.state === "done" && job.result && job.result.report ? h("a", { href: "#", onclick: (e) => { e.preventDefault(); e.stopPropagation(); selected = job.id; refresh(); } }, "report") : null,
+          ["queued", "running"].includes(job.state) ? h("button", { className: "secondary cancel", disabled: job.cancel_requested, onclick: (e) => { e.stopPropagation(); post(`/api/jobs/${job.id}/cancel`); } }, job.cancel_requested ? "cancelling" : "cancel") : null,
+          ["interrupted", "failed", "cancelled"].includes(job.state) ? h("button", { className: "secondary", onclick: (e) => { e.stopPropagation(); post(`/api/jobs/${job.id}/resume`); } }, "resume") : null))))
       : h("p", { className: "muted" }, "No run yet."));
     if (selected) {
       try {
@@ -481,6 +532,12 @@ async function pageRuns(params) {
         detail.replaceChildren(h("h2", {}, `Run ${job.id}`), kvTable([["scenario", job.params.scenario], ["parameters", h("code", {}, JSON.stringify(job.params))],
           ["state", job.state], ["folder", job.folder], ["error", job.error || "–"]]), h("pre", { id: "job-log" }, (job.log || []).join("\n")));
         if (job.kind === "flywheel") await showFlywheel(flywheel, `${job.folder}/flywheel`).catch(() => null);
+        const folder = job.state === "done" && job.result && job.result.report ? job.result.run_folder : null;
+        if (folder !== reportShown) {
+          reportShown = folder;
+          reportPanel.hidden = !folder;
+          if (folder) await showReport(reportPanel, folder).catch((error) => reportPanel.replaceChildren(errorBox(error)));
+        }
       } catch (error) { detail.replaceChildren(errorBox(error)); }
     }
   }
