@@ -1,7 +1,8 @@
 """The dashboard's HTTP API and page (FastAPI); :func:`create_app` builds it.
 
 Read-only routes (``GET``) are open; routes that start jobs, upload files or run models
-(``POST``) need the server's token in the ``X-MMExpert-Token`` header. Every path in a
+(``POST``, including ``/api/jobs/{id}/cancel``) need the server's token in the
+``X-MMExpert-Token`` header. Every path in a
 request is relative to the data folder and resolved by
 :class:`~mmexpert.web.safety.DataRoot`. The page is plain HTML, JavaScript and CSS from
 ``static/``; the Content-Security-Policy allows nothing from other origins.

@@ -319,16 +319,17 @@ def run_recipe_job(context: JobContext, params: dict[str, Any]) -> dict[str, Any
             env=environment,
         )
     context.on_cancel(lambda: _terminate(process))
-    context.progress(0.0, f"recipe process {process.pid} started", process=process.pid)
     report: str | None = None
     error: str | None = None
     try:
-        assert process.stdout is not None
-        for raw in process.stdout:
+        context.progress(0.0, f"recipe process {process.pid} started", process=process.pid)
+        for raw in process.stdout or ():
             try:
                 event = json.loads(raw)
             except json.JSONDecodeError:
                 continue  # not a protocol line
+            if not isinstance(event, dict):
+                continue
             if "log" in event:
                 line = str(event["log"]).rstrip()
                 stage = _stage_of(line)

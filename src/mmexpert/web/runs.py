@@ -9,6 +9,12 @@ the store's manifest, read while the engine runs.
 ``flywheel``: :func:`~mmexpert.flywheel.run_flywheel` into ``flywheel/`` of the job folder;
 progress is the fraction of round phases done, and the page draws the accuracy per round
 and the confusion matrices from the run's saved JSON (:mod:`mmexpert.web.flywheel_view`).
+
+Cancelling (see :mod:`mmexpert.web.jobs`): both kinds run in the job's thread and stop at
+their next progress report after a cancel. A flywheel reports (logs) every step, so it stops
+soon; a generation reports from a watcher thread only, so the engine (which has no callback)
+finishes the whole generation before the job ends ``cancelled``. The ``run`` kind
+(:mod:`mmexpert.web.recipe_job`) runs in a child process and stops at once.
 """
 
 from __future__ import annotations
