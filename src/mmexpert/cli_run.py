@@ -49,14 +49,16 @@ __all__ = [
 
 
 def parse_class_map(text: str | None) -> dict[str, str] | None:
-    """``"jack=jumping jacks,squats=squats"`` -> ``{"jack": "jumping jacks", ...}``.
+    """``"jack=jumping jacks,squats=squats"`` -> ``{"jack": "jumping jacks", ...}``, or the
+    map in a class-map file (see :func:`mmexpert.eval.real.parse_class_map`).
 
     An entry without ``=`` maps a folder to itself (``"squats"`` = ``"squats=squats"``).
 
     Raises
     ------
     typer.Exit
-        (status 2, message on stderr) for an empty entry, an empty side or a repeated folder.
+        (status 2, message on stderr) for an empty entry, an empty side or a repeated folder
+        (a file's message names the file and line).
     """
     from mmexpert.eval.real import RealDataError
     from mmexpert.eval.real import parse_class_map as parse
@@ -76,10 +78,11 @@ def parse_real_source(text: str) -> tuple[str, Path]:
     return reader, Path(folder)
 
 
-def check_reader_and_folder(reader: str, folder: Path) -> None:
-    """Exit (status 2, message on stderr) for an unknown reader or a missing folder."""
+def check_reader_and_folder(reader: str, folder: Path, radar: str | None = None) -> None:
+    """Exit (status 2, message on stderr) for an unknown reader, a missing folder, or a
+    radar configuration missing for a raw reader (``dca1000``) or given to a point reader."""
     try:
-        check_real_source(reader, folder)
+        check_real_source(reader, folder, radar)
     except RecipeError as error:
         raise fail(str(error)) from None
 
@@ -132,17 +135,37 @@ def _print_real(evaluation: Any) -> None:
 
 
 def eval_real_command(
-    reader: Annotated[str, typer.Option("--reader", help="Reader: radhar or ti_csv.")],
+    reader: Annotated[
+        str,
+        typer.Option(
+            "--reader",
+            help="Reader: radhar or ti_csv (point clouds), dca1000 (raw .bin ADC captures, "
+            "needs --radar).",
+        ),
+    ],
     data: Annotated[Path, typer.Option("--data", help="Folder of class folders of recordings.")],
     model: Annotated[Path, typer.Option("--model", help="Saved model folder (train out/model).")],
     classes: Annotated[
         str | None,
         typer.Option(
             "--classes",
-            help="FOLDER=CLASS,...: the class of each folder (a CLIP model's text; one of a "
-            "classifier's activities). Default: the folder names.",
+            help="FOLDER=CLASS,... or a class-map file (.json object, or one FOLDER=CLASS per "
+            "line): the class of each folder (a CLIP model's text; one of a classifier's "
+            "activities). Default: the folder names.",
         ),
     ] = None,
+    radar: Annotated[
+        str | None,
+        typer.Option(
+            "--radar",
+            help="dca1000 only: preset name or the captures' TI .cfg (the radar they were "
+            "recorded with).",
+        ),
+    ] = None,
+    layout: Annotated[
+        str,
+        typer.Option("--layout", help="dca1000 LVDS layout: xwr16xx (xWR16/18/68) or xwr14xx."),
+    ] = "xwr16xx",
     window_s: Annotated[float, typer.Option("--window-s", help="Window length [s].")] = 2.0,
     hop_s: Annotated[float, typer.Option("--hop-s", help="Hop between windows [s].")] = 1 / 3,
     out: Annotated[
@@ -160,8 +183,9 @@ def eval_real_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON only.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
 ) -> None:
-    """Score a model trained on synthetic data on labelled real point-cloud recordings."""
-    check_reader_and_folder(reader, data)
+    """Score a model trained on synthetic data on labelled real recordings (point clouds, or
+    raw DCA1000 captures run through the dataset's device chain)."""
+    check_reader_and_folder(reader, data, radar)
     class_map = parse_class_map(classes)
     try:
         evaluation, json_path = evaluate_real_folder(
@@ -175,6 +199,8 @@ def eval_real_command(
             frame_rate_hz=frame_rate_hz,
             train_data=train_data,
             device=device,
+            radar=radar,
+            layout=layout,
         )
     except RecipeError as error:
         raise fail(str(error)) from None

@@ -1,19 +1,30 @@
 """Zero-shot sim-to-real evaluation: a model trained on synthetic data, scored on real radar.
 
-Real recordings (RadHAR ROS dumps, TI demo CSVs; see :data:`~mmexpert.data.readers.POINT_READERS`)
-are labelled by folder, cut into windows exactly like the synthetic clips a model saw, and
-scored with :func:`~mmexpert.models.predict.class_scores`:
+Real recordings are labelled by folder (or a class map: :func:`parse_class_map`), cut into
+windows exactly like the synthetic clips a model saw, and scored with
+:func:`~mmexpert.models.predict.class_scores`. Readers (:data:`READERS`):
+
+* point-cloud recordings (RadHAR ROS dumps ``"radhar"``, TI demo CSVs ``"ti_csv"``; see
+  :data:`~mmexpert.data.readers.POINT_READERS`): points only;
+* raw DCA1000 ADC captures ``"dca1000"`` (``.bin``, read with
+  :func:`~mmexpert.data.dca1000.decode_dca1000` for a given radar configuration): each is
+  run through the dataset's device chain (``ProcessingChain(MMEXPERT_VIEWS)``, points at the
+  device's native FFT lengths, as :func:`~mmexpert.data.simulation.simulate_person` does),
+  so a window holds the three dB maps and the points of a synthetic clip.
 
 * :func:`real_raw_samples`: windows of ``window_s`` seconds every ``hop_s`` seconds, frames
-  resampled to the model's frame rate (nearest recorded frame), each turned into the raw
-  sample layout of the dataset store: ``points`` float32 [N, 8] with the columns
-  :data:`~mmexpert.data.samples.POINT_COLUMNS` and ``points_per_frame`` int32 [frames].
+  resampled to the model's frame rate (points: nearest recorded frame; maps: linear in
+  time), each turned into the raw sample layout of the dataset store: ``points`` float32
+  [N, 8] with the columns :data:`~mmexpert.data.samples.POINT_COLUMNS`,
+  ``points_per_frame`` int32 [frames] and, from raw captures, ``micro_doppler`` [128,
+  frames], ``range_time`` [256, frames], ``azimuth_time`` [128, frames] float32 [dB].
 * :func:`evaluate_real`: accuracy, macro-F1, per-class accuracy, confusion matrix (and its
   PNG) of a saved model on those windows. A CLIP model scores the class names as text
   (zero-shot, prompt ensembling); a classifier picks among its own training activities.
 
 Real point clouds carry no maps (micro-Doppler, range-time, azimuth-time need the raw ADC
-cube), so only models whose single input view is ``points`` can be evaluated here.
+cube), so on point readers only models whose single input view is ``points`` can be
+evaluated; on raw captures every model can.
 
 The model's frame rate is the frame rate of the radar its training store was simulated with.
 It is found, in this order, in: the ``frame_rate_hz`` argument, the store given as
@@ -22,6 +33,8 @@ It is found, in this order, in: the ``frame_rate_hz`` argument, the store given 
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import math
 import os
@@ -32,15 +45,38 @@ from typing import Any
 
 import numpy as np
 
-from mmexpert.data.products import FRAME_POINT_DTYPE
+from mmexpert.data.dca1000 import (
+    BYTES_PER_WORD,
+    DCA1000_LAYOUTS,
+    Dca1000Error,
+    decode_dca1000,
+    frame_size_bytes,
+)
+from mmexpert.data.products import FRAME_POINT_DTYPE, SimulationProducts
 from mmexpert.data.readers import POINT_READERS, PointRecording, RecordingError, point_windows
+from mmexpert.data.samples import MAP_VIEWS as SAMPLE_MAP_VIEWS
 from mmexpert.data.samples import POINT_COLUMNS
+from mmexpert.data.simulation import chain_pads_ffts, device_point_cloud
+from mmexpert.dsp.chain import MMEXPERT_VIEWS, ProcessingChain
 from mmexpert.dsp.pointcloud import POINT_DTYPE
 from mmexpert.eval.metrics import classification_report, plot_confusion_matrix
 from mmexpert.models.inputs import POINTS_VIEW, RawSample
+from mmexpert.radar.config import RadarConfig, RadarConfigError
+from mmexpert.radar.cube import RadarCube
 
 RECORDING_SUFFIXES = (".txt", ".gz", ".csv")
-"""File endings read as recordings (those of :func:`~mmexpert.data.readers.read_labelled`)."""
+"""File endings read as point recordings (those of
+:func:`~mmexpert.data.readers.read_labelled`)."""
+
+RAW_READERS = {"dca1000": (".bin",)}
+"""Readers of raw ADC captures (they need the radar configuration), name -> file endings."""
+
+READERS = (*sorted(POINT_READERS), *RAW_READERS)
+"""Every reader name :func:`real_raw_samples` accepts."""
+
+RESAMPLE_TOLERANCE = 0.01
+"""Relative frame-rate difference up to which raw-capture windows are plain frame runs;
+beyond it they are resampled to the model's rate."""
 
 
 class RealDataError(ValueError):
@@ -48,29 +84,124 @@ class RealDataError(ValueError):
     recordings, a model needing maps, a class a classifier does not know...)."""
 
 
-def parse_class_map(text: str | None) -> dict[str, str] | None:
-    """``"jack=jumping jacks,squats"`` -> ``{"jack": "jumping jacks", "squats": "squats"}``
-    (a bare folder name is its own class; ``None`` stays ``None``).
+CLASS_MAP_FILE_SUFFIXES = (".json", ".txt")
+"""Endings that mark ``--classes`` text as a file name even when no such file exists (so a
+mistyped path is reported, not taken for a folder name)."""
+
+
+def parse_class_map(text: str | os.PathLike[str] | None) -> dict[str, str] | None:
+    """A folder -> class map from inline text or from a file.
+
+    * inline: ``"jack=jumping jacks,squats"`` -> ``{"jack": "jumping jacks", "squats":
+      "squats"}`` (a bare folder name is its own class);
+    * the path of an existing file (or any text ending in ``.json`` / ``.txt``): see
+      :func:`load_class_map_file`.
+
+    ``None`` stays ``None``.
 
     Raises
     ------
     RealDataError
-        For an empty entry or side, or a folder named twice.
+        For an empty entry or side, or a folder named twice (a file's errors name the file
+        and the line), or a ``.json`` / ``.txt`` name that is no file.
     """
     if text is None:
         return None
+    if isinstance(text, os.PathLike) or _names_a_file(text):
+        return load_class_map_file(Path(text))
     mapping: dict[str, str] = {}
     for entry in text.split(","):
-        folder, sep, name = entry.partition("=")
-        folder, name = folder.strip(), (name.strip() if sep else folder.strip())
-        if not folder or not name:
+        folder, name = _class_entry(entry)
+        if folder is None:
             raise RealDataError(
                 f"--classes entry {entry.strip()!r} is not FOLDER=CLASS; write e.g. "
-                "--classes 'jack=jumping jacks,squats=squats'"
+                "--classes 'jack=jumping jacks,squats=squats' or give a class-map file"
             )
         if folder in mapping:
             raise RealDataError(f"--classes names folder {folder!r} twice")
         mapping[folder] = name
+    return mapping
+
+
+def _names_a_file(text: str) -> bool:
+    stripped = text.strip()
+    if "=" not in stripped and stripped.lower().endswith(CLASS_MAP_FILE_SUFFIXES):
+        return True
+    try:
+        return Path(stripped).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL
+        return False
+
+
+def _class_entry(entry: str) -> tuple[str | None, str]:
+    """``"folder=class"`` -> ``(folder, class)``, ``"folder"`` -> ``(folder, folder)``;
+    ``(None, "")`` when a side is empty."""
+    folder, sep, name = entry.partition("=")
+    folder, name = folder.strip(), (name.strip() if sep else folder.strip())
+    return (folder, name) if folder and name else (None, "")
+
+
+class _JsonPairs(list):
+    """The key-value pairs of a JSON object, in file order (duplicates kept, to refuse)."""
+
+
+def load_class_map_file(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read a folder -> class map from a file.
+
+    ``.json``: one object, folder name -> class name (both non-empty strings). Any other
+    file: one ``FOLDER=CLASS`` per line (a bare ``FOLDER`` is its own class); blank lines
+    and lines starting with ``#`` are ignored.
+
+    Raises
+    ------
+    RealDataError
+        For a missing or unreadable file, invalid JSON, a bad line or a folder named twice
+        (the message names the file and the line), or a file that maps no folder.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RealDataError(f"class map file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RealDataError(f"cannot read the class map file {path}: {error}") from None
+    mapping: dict[str, str] = {}
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text, object_pairs_hook=_JsonPairs)
+        except json.JSONDecodeError as error:
+            raise RealDataError(
+                f"{path}, line {error.lineno}: not valid JSON ({error.msg})"
+            ) from None
+        if not isinstance(data, _JsonPairs):
+            raise RealDataError(
+                f"{path}: a JSON class map is one object of folder -> class, e.g. "
+                '{"jack": "jumping jacks"}; got ' + type(data).__name__
+            )
+        for folder, name in data:
+            if not (isinstance(name, str) and folder.strip() and name.strip()):
+                raise RealDataError(
+                    f"{path}: folder {folder!r} must map to a non-empty class name, got {name!r}"
+                )
+            if folder.strip() in mapping:
+                raise RealDataError(f"{path}: folder {folder.strip()!r} is named twice")
+            mapping[folder.strip()] = name.strip()
+    else:
+        for number, line in enumerate(text.splitlines(), start=1):
+            stripped = line.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            folder, name = _class_entry(stripped)
+            if folder is None:
+                raise RealDataError(
+                    f"{path}, line {number}: {stripped!r} is not FOLDER=CLASS "
+                    "(e.g. jack=jumping jacks)"
+                )
+            if folder in mapping:
+                raise RealDataError(f"{path}, line {number}: folder {folder!r} is named twice")
+            mapping[folder] = name
+    if not mapping:
+        raise RealDataError(f"class map file {path} maps no folder")
     return mapping
 
 
@@ -226,8 +357,335 @@ def window_points_table(frames: Sequence[np.ndarray]) -> tuple[np.ndarray, np.nd
     return table, counts.astype(np.int32)
 
 
-def _recording_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in RECORDING_SUFFIXES)
+def _recording_files(root: Path, suffixes: Sequence[str]) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in suffixes)
+
+
+# ---------------------------------------------------------------- raw DCA1000 captures
+
+
+@dataclass(frozen=True)
+class ProcessedCapture:
+    """A raw capture after the dataset's device chain, kept whole for windowing.
+
+    Attributes
+    ----------
+    maps_db : dict[str, np.ndarray]
+        :data:`~mmexpert.data.samples.MAP_VIEWS` -> float32 [bins, frames] [dB] (128, 256
+        and 128 bins: the dataset schema's).
+    frames : list of np.ndarray
+        FRAME_POINT_DTYPE [points_f] per frame (radar local frame, SI units; ``frame`` is
+        the index in the capture).
+    frame_rate_hz : float
+        The radar configuration's frame rate [Hz].
+    dropped_bytes : int
+        Bytes after the last whole frame (a capture stopped mid-frame), not read.
+    """
+
+    maps_db: dict[str, np.ndarray]
+    frames: list[np.ndarray]
+    frame_rate_hz: float
+    dropped_bytes: int = 0
+
+    @property
+    def num_frames(self) -> int:
+        """Frames read."""
+        return len(self.frames)
+
+
+def capture_products(cube: RadarCube, chain: ProcessingChain) -> SimulationProducts:
+    """Run the dataset's device chain on a cube, exactly as
+    :func:`~mmexpert.data.simulation.simulate_person` does: maps from ``chain``, points at
+    the device's native FFT lengths (:func:`~mmexpert.data.simulation.device_point_cloud`)
+    when ``chain`` zero-pads the FFTs.
+
+    Parameters
+    ----------
+    cube : RadarCube
+        ``adc`` complex64 [frames, loops, chirps_per_loop, rx, samples] [V].
+    chain : ProcessingChain
+        The dataset engine's ``ProcessingChain(MMEXPERT_VIEWS)``.
+
+    Returns
+    -------
+    SimulationProducts
+        Without the ADC cube; ``metadata["points_fft"]`` is ``"native"``.
+    """
+    output = chain(cube)
+    if chain_pads_ffts(chain, cube):
+        output = dataclasses.replace(output, points=device_point_cloud(cube, chain))
+    metadata = {"kind": "dca1000", "points_fft": "native"}
+    return SimulationProducts.from_chain(cube, output, metadata, keep_adc=False)
+
+
+def process_dca1000_capture(
+    path: str | os.PathLike[str],
+    radar: RadarConfig,
+    layout: str = "xwr16xx",
+    chain: ProcessingChain | None = None,
+    frames_per_chunk: int = 128,
+) -> ProcessedCapture:
+    """Read a DCA1000 capture chunk by chunk and run the dataset's device chain on it.
+
+    Frames are independent in the chain, so reading ``frames_per_chunk`` frames at a time
+    gives the same maps and points as one pass while bounding memory (the 1443 RadHAR
+    preset's maps take about 1 MB per frame before the range-Doppler and range-azimuth maps
+    are dropped).
+
+    Parameters
+    ----------
+    path
+        Header-free ``adc_data.bin`` (see :mod:`mmexpert.data.dca1000`).
+    radar : RadarConfig
+        The configuration it was recorded with.
+    layout : {"xwr16xx", "xwr14xx"}
+        LVDS sample order.
+    chain : ProcessingChain, optional
+        Default ``ProcessingChain(MMEXPERT_VIEWS)`` (the dataset engine's).
+    frames_per_chunk : int
+        Frames decoded and processed together.
+
+    Returns
+    -------
+    ProcessedCapture
+
+    Raises
+    ------
+    Dca1000Error
+        For a missing file or one shorter than one frame (truncated).
+    """
+    path = Path(path)
+    chain = chain if chain is not None else ProcessingChain(MMEXPERT_VIEWS)
+    if not path.is_file():
+        raise Dca1000Error(f"DCA1000 capture not found: {path}")
+    frame_bytes = frame_size_bytes(radar)
+    size = path.stat().st_size
+    total = size // frame_bytes
+    if total == 0:
+        raise Dca1000Error(
+            f"{path} is truncated: {size} bytes, less than one frame of {frame_bytes} bytes "
+            f"for radar '{radar.name}'"
+        )
+    maps: dict[str, list[np.ndarray]] = {view: [] for view in SAMPLE_MAP_VIEWS}
+    frames: list[np.ndarray] = []
+    step = max(1, frames_per_chunk)
+    for start in range(0, total, step):
+        count = min(step, total - start)
+        words = np.fromfile(
+            path, dtype="<i2", count=count * frame_bytes // BYTES_PER_WORD,
+            offset=start * frame_bytes,
+        )  # fmt: skip
+        adc = decode_dca1000(words.astype(np.int16, copy=False), radar, layout)
+        cube = RadarCube(
+            adc=adc,
+            config=radar,
+            frame_times_s=(start + np.arange(count)) * radar.frame.frame_period_s,
+        )
+        products = capture_products(cube, chain)
+        for view in SAMPLE_MAP_VIEWS:
+            maps[view].append(products.maps_db[view])
+        points = products.points.copy()
+        points["frame"] += start  # from_chain numbers the frames of the chunk
+        bounds = np.concatenate([[0], np.cumsum(products.points_per_frame)])
+        frames += [points[bounds[i] : bounds[i + 1]] for i in range(count)]
+    return ProcessedCapture(
+        maps_db={view: np.concatenate(parts, axis=1) for view, parts in maps.items()},
+        frames=frames,
+        frame_rate_hz=radar.frame_rate_hz,
+        dropped_bytes=size - total * frame_bytes,
+    )
+
+
+def window_positions(
+    num_frames: int,
+    capture_rate_hz: float,
+    window_s: float,
+    hop_s: float,
+    frame_rate_hz: float | None = None,
+) -> list[tuple[float, np.ndarray]]:
+    """Where every window of a uniformly sampled capture lies, in capture frames.
+
+    Windows start every ``hop_s`` seconds and hold ``round(window_s * rate)`` frames at the
+    model's rate. Within :data:`RESAMPLE_TOLERANCE` of the capture's rate, a window is a
+    plain run of capture frames from ``round(start * capture_rate)``; otherwise its frames
+    sit at fractional positions ``(start + k / rate) * capture_rate``. A window is kept
+    only when its last position lies inside the capture.
+
+    Parameters
+    ----------
+    num_frames : int
+        Frames of the capture.
+    capture_rate_hz : float
+        The capture's frame rate [Hz].
+    window_s, hop_s : float
+        Window length and hop [s].
+    frame_rate_hz : float, optional
+        The model's frame rate [Hz]; ``None``: the capture's.
+
+    Returns
+    -------
+    list of (start [s], float64 [window frames] positions in capture frames)
+    """
+    rate = frame_rate_hz or capture_rate_hz
+    length = round(window_s * rate)
+    if length < 1 or num_frames < 1:
+        return []
+    resample = abs(rate / capture_rate_hz - 1.0) > RESAMPLE_TOLERANCE
+    windows = []
+    for index in itertools.count():
+        start_s = index * hop_s
+        if resample:
+            positions = (start_s + np.arange(length) / rate) * capture_rate_hz
+        else:
+            positions = round(start_s * capture_rate_hz) + np.arange(length, dtype=np.float64)
+        if positions[-1] > num_frames - 1 + 1e-9:
+            break
+        windows.append((start_s, positions))
+    return windows
+
+
+def _interpolate_columns(map_db: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Columns of ``map_db`` [bins, frames] at fractional ``positions``, linear in time (as
+    :func:`~mmexpert.models.augment` resamples time); whole positions are plain copies."""
+    lower = np.floor(positions).astype(np.int64)
+    upper = np.minimum(lower + 1, map_db.shape[1] - 1)
+    weight = (positions - lower).astype(np.float32)
+    return (map_db[:, lower] * (1 - weight) + map_db[:, upper] * weight).astype(np.float32)
+
+
+def raw_capture_windows(
+    capture: ProcessedCapture,
+    window_s: float,
+    hop_s: float,
+    frame_rate_hz: float | None = None,
+) -> list[tuple[float, RawSample]]:
+    """Cut a processed capture into raw-sample windows (maps and points).
+
+    Maps are column slices (resampled linearly in time when the rates differ by more than
+    :data:`RESAMPLE_TOLERANCE`); points are those of the nearest capture frame.
+
+    Returns
+    -------
+    list of (start [s], raw sample)
+        Each raw sample holds ``micro_doppler`` float32 [128, W], ``range_time`` float32
+        [256, W], ``azimuth_time`` float32 [128, W] [dB], ``points`` float32 [N, 8] and
+        ``points_per_frame`` int32 [W], ``W = round(window_s * rate)``.
+    """
+    out = []
+    for start_s, positions in window_positions(
+        capture.num_frames, capture.frame_rate_hz, window_s, hop_s, frame_rate_hz
+    ):
+        consecutive = np.array_equal(positions, positions[0] + np.arange(len(positions)))
+        raw: RawSample = {}
+        for view, map_db in capture.maps_db.items():
+            if consecutive:
+                first = int(positions[0])
+                raw[view] = np.ascontiguousarray(map_db[:, first : first + len(positions)])
+            else:
+                raw[view] = _interpolate_columns(map_db, positions)
+        nearest = np.clip(np.rint(positions).astype(np.int64), 0, capture.num_frames - 1)
+        raw["points"], raw["points_per_frame"] = window_points_table(
+            [capture.frames[index] for index in nearest]
+        )
+        out.append((start_s, raw))
+    return out
+
+
+def check_reader(reader: str, radar_given: bool) -> None:
+    """Refuse an unknown reader, a raw reader without a radar configuration, or a radar
+    configuration for a point reader (it would be silently ignored).
+
+    Raises
+    ------
+    RealDataError
+        Naming the problem and the readers.
+    """
+    if reader not in READERS:
+        raise RealDataError(f"unknown reader {reader!r}; choose one of {list(READERS)}")
+    if reader in RAW_READERS and not radar_given:
+        raise RealDataError(
+            f"reader {reader!r} reads raw ADC captures: give the radar configuration they "
+            "were recorded with (mmexpert eval-real --radar PRESET_OR_CFG: a preset name or "
+            "the captures' TI .cfg)"
+        )
+    if reader not in RAW_READERS and radar_given:
+        raise RealDataError(
+            f"--radar is for raw ADC captures (readers {sorted(RAW_READERS)}); {reader!r} "
+            "recordings are point clouds the device already processed, so leave it out"
+        )
+
+
+def load_capture_radar(radar: RadarConfig | str | os.PathLike[str]) -> RadarConfig:
+    """A :class:`RadarConfig` as given, or loaded from a preset name or a TI ``.cfg`` path.
+
+    Raises
+    ------
+    RealDataError
+        If the preset is unknown or the ``.cfg`` cannot be used (the loader's message).
+    """
+    if isinstance(radar, RadarConfig):
+        return radar
+    from mmexpert.radar.presets import load_radar
+
+    try:
+        return load_radar(radar)
+    except (RadarConfigError, OSError) as error:
+        raise RealDataError(f"cannot use the radar {str(radar)!r}: {error}") from None
+
+
+def _check_layout(radar: RadarConfig, layout: str) -> None:
+    if layout not in DCA1000_LAYOUTS:
+        raise RealDataError(f"unknown DCA1000 layout {layout!r}; choose one of {DCA1000_LAYOUTS}")
+    silent_frame = np.zeros(frame_size_bytes(radar) // BYTES_PER_WORD, dtype=np.int16)
+    try:  # the layout's own checks (e.g. xwr16xx pairs need an even sample count)
+        decode_dca1000(silent_frame, radar, layout)
+    except Dca1000Error as error:
+        raise RealDataError(f"radar {radar.name!r} cannot be read as {layout}: {error}") from None
+
+
+@dataclass
+class _RecordingWindows:
+    """What one file gave: its windows and what reading it kept and skipped."""
+
+    windows: list[tuple[float, RawSample]]
+    rate_hz: float
+    frames: int
+    points: int
+    skipped: dict[str, int]
+
+
+def _point_recording_windows(
+    path: Path, reader: str, window_s: float, hop_s: float, frame_rate_hz: float | None
+) -> _RecordingWindows:
+    recording: PointRecording = POINT_READERS[reader](path)
+    windows = point_windows(recording, window_s, hop_s, frame_rate_hz)
+    cut = []
+    for index, frames in enumerate(windows):
+        points, points_per_frame = window_points_table(frames)
+        cut.append((index * hop_s, {"points": points, "points_per_frame": points_per_frame}))
+    report = recording.report
+    return _RecordingWindows(
+        cut, recording.frame_rate_hz, report.frames, report.points, dict(report.skipped)
+    )
+
+
+def _raw_capture_windows(
+    path: Path,
+    radar: RadarConfig,
+    layout: str,
+    window_s: float,
+    hop_s: float,
+    frame_rate_hz: float | None,
+) -> _RecordingWindows:
+    capture = process_dca1000_capture(path, radar, layout)
+    skipped = {"partial last frames dropped": 1} if capture.dropped_bytes else {}
+    return _RecordingWindows(
+        raw_capture_windows(capture, window_s, hop_s, frame_rate_hz),
+        capture.frame_rate_hz,
+        capture.num_frames,
+        int(sum(len(frame) for frame in capture.frames)),
+        skipped,
+    )
 
 
 def real_raw_samples(
@@ -237,18 +695,22 @@ def real_raw_samples(
     window_s: float = 2.0,
     hop_s: float = 1.0 / 3.0,
     frame_rate_hz: float | None = None,
+    radar: RadarConfig | str | os.PathLike[str] | None = None,
+    layout: str = "xwr16xx",
 ) -> tuple[list[RawSample], RealReadSummary]:
     """Labelled windows of real recordings as raw samples (the dataset-store layout).
 
-    Every recording file (``.txt``, ``.gz``, ``.csv``) under ``data_dir`` is labelled by the
-    name of the folder that holds it, mapped through ``classes``. Files that cannot be read,
+    Every recording file under ``data_dir`` (point readers: ``.txt``, ``.gz``, ``.csv``;
+    ``"dca1000"``: ``.bin``) is labelled by the name of the folder that holds it, mapped
+    through ``classes``. Files that cannot be read (a capture shorter than one frame),
     recordings shorter than one window and files in folders outside ``classes`` are skipped
-    and counted, never fatal.
+    and counted, never fatal; a capture's bytes after its last whole frame are dropped and
+    counted.
 
     Parameters
     ----------
     reader
-        A :data:`~mmexpert.data.readers.POINT_READERS` name (``"radhar"``, ``"ti_csv"``).
+        A name of :data:`READERS` (``"radhar"``, ``"ti_csv"``, ``"dca1000"``).
     data_dir
         Folder of class folders of recordings.
     classes
@@ -259,7 +721,12 @@ def real_raw_samples(
         Hop between window starts [s] (> 0).
     frame_rate_hz
         Rate the windows are resampled to [Hz] (the model's); ``None``: each recording's own
-        mean rate.
+        rate. Raw captures within :data:`RESAMPLE_TOLERANCE` of it are not resampled.
+    radar
+        Raw readers only (required there): the configuration the captures were recorded
+        with, a :class:`RadarConfig`, a preset name or a TI ``.cfg`` path.
+    layout
+        Raw readers: the DCA1000 LVDS sample order (``"xwr16xx"`` or ``"xwr14xx"``).
 
     Returns
     -------
@@ -267,17 +734,20 @@ def real_raw_samples(
         ``points`` float32 [N, 8] (:data:`~mmexpert.data.samples.POINT_COLUMNS`),
         ``points_per_frame`` int32 [round(window_s * rate)], ``activity`` (the class name),
         ``captions`` (empty), ``sample_id`` (``<file>@<start>s``), ``recording`` and
-        ``start_s`` [s].
+        ``start_s`` [s]; raw readers add ``micro_doppler`` [128, frames], ``range_time``
+        [256, frames] and ``azimuth_time`` [128, frames] float32 [dB].
     summary : RealReadSummary
 
     Raises
     ------
     RealDataError
-        For an unknown reader, a missing folder, bad window settings, or when no window at
-        all could be cut (the message says why).
+        For an unknown reader, a missing or unusable radar configuration, a missing folder,
+        bad window settings, or when no window at all could be cut (the message says why).
     """
-    if reader not in POINT_READERS:
-        raise RealDataError(f"unknown reader {reader!r}; choose one of {sorted(POINT_READERS)}")
+    check_reader(reader, radar is not None)
+    radar_config = load_capture_radar(radar) if radar is not None else None
+    if radar_config is not None:
+        _check_layout(radar_config, layout)
     root = Path(data_dir)
     if not root.is_dir():
         raise RealDataError(f"real data folder {root} does not exist")
@@ -285,13 +755,13 @@ def real_raw_samples(
         raise RealDataError(f"window_s and hop_s must be > 0 s, got {window_s} and {hop_s}")
     if frame_rate_hz is not None and not (math.isfinite(frame_rate_hz) and frame_rate_hz > 0):
         raise RealDataError(f"frame_rate_hz must be a positive number, got {frame_rate_hz}")
-    files = _recording_files(root)
+    suffixes = RAW_READERS.get(reader, RECORDING_SUFFIXES)
+    files = _recording_files(root, suffixes)
     if not files:
         raise RealDataError(
-            f"no recordings under {root} (looked for {', '.join(RECORDING_SUFFIXES)} files "
-            "in class folders)"
+            f"no recordings under {root} (looked for {', '.join(suffixes)} files in class folders)"
         )
-    read = POINT_READERS[reader]
+    unreadable = "captures" if reader in RAW_READERS else "recordings"
     summary = RealReadSummary(frame_rate_hz=math.nan if frame_rate_hz is None else frame_rate_hz)
     samples: list[RawSample] = []
     folders = sorted({path.parent.name for path in files})
@@ -302,27 +772,28 @@ def real_raw_samples(
             continue
         name = path.relative_to(root).as_posix()
         try:
-            recording: PointRecording = read(path)
-            windows = point_windows(recording, window_s, hop_s, frame_rate_hz)
-        except RecordingError:
-            summary.skip(f"files unreadable as {reader} recordings")
+            if radar_config is not None:
+                read = _raw_capture_windows(
+                    path, radar_config, layout, window_s, hop_s, frame_rate_hz
+                )
+            else:
+                read = _point_recording_windows(path, reader, window_s, hop_s, frame_rate_hz)
+        except (RecordingError, Dca1000Error):
+            summary.skip(f"files unreadable as {reader} {unreadable}")
             continue
-        summary.frames += recording.report.frames
-        summary.points += recording.report.points
-        for reason, count in recording.report.skipped.items():
+        summary.frames += read.frames
+        summary.points += read.points
+        for reason, count in read.skipped.items():
             summary.skip(reason, count)
-        summary.recording_rates_hz[name] = recording.frame_rate_hz
-        if not windows:
+        summary.recording_rates_hz[name] = read.rate_hz
+        if not read.windows:
             summary.skip(f"recordings shorter than one {window_s:g} s window")
             continue
         summary.recordings += 1
-        for index, frames in enumerate(windows):
-            points, points_per_frame = window_points_table(frames)
-            start_s = index * hop_s
+        for start_s, window in read.windows:
             samples.append(
                 {
-                    "points": points,
-                    "points_per_frame": points_per_frame,
+                    **window,
                     "activity": label,
                     "captions": [],
                     "sample_id": f"{name}@{start_s:.3f}s",
@@ -416,13 +887,16 @@ def evaluate_real(
     plot_path: str | os.PathLike[str] | None = None,
     frame_rate_hz: float | None = None,
     train_data: str | os.PathLike[str] | None = None,
+    radar: RadarConfig | str | os.PathLike[str] | None = None,
+    layout: str = "xwr16xx",
 ) -> RealEvaluation:
-    """Score a saved point-cloud model on windows of labelled real recordings.
+    """Score a saved model on windows of labelled real recordings.
 
     Parameters
     ----------
     model_dir
-        Saved model folder (``<train out>/model``) whose only view is ``points``.
+        Saved model folder (``<train out>/model``). Point readers: its only view must be
+        ``points``; raw readers (``"dca1000"``): any views (maps and points).
     reader
         Reader name (see :func:`real_raw_samples`).
     data_dir
@@ -441,6 +915,11 @@ def evaluate_real(
         The model's frame rate [Hz]; default: from ``train_data`` or the model folder.
     train_data
         The training dataset store (gives the frame rate when the model folder does not).
+    radar
+        Raw readers only (required there): the captures' radar configuration (a
+        :class:`RadarConfig`, a preset name or a TI ``.cfg`` path).
+    layout
+        Raw readers: the DCA1000 LVDS sample order.
 
     Returns
     -------
@@ -449,8 +928,8 @@ def evaluate_real(
     Raises
     ------
     RealDataError
-        For a model that needs maps, an unknown frame rate, classes a classifier does not
-        know, and the errors of :func:`real_raw_samples`.
+        For a model that needs maps on a point reader, an unknown frame rate, classes a
+        classifier does not know, and the errors of :func:`real_raw_samples`.
     ModelFileError
         For a folder that is not a saved model.
     """
@@ -458,13 +937,16 @@ def evaluate_real(
     from mmexpert.models.models import RadarTextModel
     from mmexpert.models.predict import class_scores
 
+    check_reader(reader, radar is not None)
+    radar = load_capture_radar(radar) if radar is not None else None
     loaded = load_model(model_dir, device=device)
-    if tuple(loaded.inputs.views) != (POINTS_VIEW,):
+    if reader not in RAW_READERS and tuple(loaded.inputs.views) != (POINTS_VIEW,):
         raise RealDataError(
             f"the model at {model_dir} reads the views {list(loaded.inputs.views)}; real point "
             "clouds give no maps (micro-Doppler, range-time, azimuth-time need the ADC cube), "
             f"so the model must use the '{POINTS_VIEW}' view only (e.g. classifier-points-tiny "
-            "or clip-points-tiny)"
+            f"or clip-points-tiny), or read raw ADC captures ({', '.join(RAW_READERS)}) "
+            "with --radar"
         )
     names = _class_list(loaded, classes)
     if frame_rate_hz is None and train_data is not None:
@@ -476,7 +958,9 @@ def evaluate_real(
             f"the model folder {model_dir} does not record its training frame rate; give it "
             "(--frame-rate-hz) or the training store (--train-data DIR)"
         )
-    raws, summary = real_raw_samples(reader, data_dir, classes, window_s, hop_s, frame_rate_hz)
+    raws, summary = real_raw_samples(
+        reader, data_dir, classes, window_s, hop_s, frame_rate_hz, radar, layout
+    )
     if names is None:  # CLIP without a class map: the folder names are the prompts
         names = sorted(summary.windows_per_class)
     absent = sorted(set(summary.windows_per_class) - set(names))

@@ -97,25 +97,33 @@ class RunState:
 # ---------------------------------------------------------------- checks
 
 
-def check_real_source(reader: str, folder: Path) -> None:
-    """Refuse an unknown point-cloud reader or a missing real-data folder.
+def check_real_source(reader: str, folder: Path, radar: Any = None) -> None:
+    """Refuse an unknown reader, a raw-capture reader without a radar configuration (or a
+    point reader with one), or a missing real-data folder.
 
     Parameters
     ----------
     reader
-        A :data:`~mmexpert.data.readers.POINT_READERS` name (``"radhar"``, ``"ti_csv"``).
+        A :data:`~mmexpert.eval.real.READERS` name (``"radhar"``, ``"ti_csv"``,
+        ``"dca1000"``).
     folder
         Folder of class folders of recordings.
+    radar
+        The captures' radar configuration (preset, ``.cfg`` path or RadarConfig); raw
+        readers need it, point readers refuse it.
 
     Raises
     ------
     RecipeError
-        Naming the unknown reader (and the known ones) or the missing folder.
+        Naming the unknown reader (and the known ones), the missing or unwanted radar, or
+        the missing folder.
     """
-    from mmexpert.data.readers import POINT_READERS
+    from mmexpert.eval.real import RealDataError, check_reader
 
-    if reader not in POINT_READERS:
-        raise RecipeError(f"unknown reader {reader!r}; choose one of {sorted(POINT_READERS)}")
+    try:
+        check_reader(reader, radar is not None)
+    except RealDataError as error:
+        raise RecipeError(str(error)) from None
     if not Path(folder).is_dir():
         raise RecipeError(f"real data folder {folder} does not exist")
 
@@ -752,6 +760,8 @@ def evaluate_real_folder(
     frame_rate_hz: float | None = None,
     train_data: Path | None = None,
     device: str = "cpu",
+    radar: Any = None,
+    layout: str = "xwr16xx",
 ) -> tuple[Any, Path]:
     """Score a saved model on labelled real recordings; write the PNG and JSON.
 
@@ -760,7 +770,7 @@ def evaluate_real_folder(
     model
         Saved model folder, or the training output holding it in ``model/``.
     reader
-        Point-cloud reader name (``"radhar"``, ``"ti_csv"``).
+        Reader name (``"radhar"``, ``"ti_csv"``: point clouds; ``"dca1000"``: raw captures).
     data
         Folder of class folders of recordings.
     classes
@@ -776,6 +786,11 @@ def evaluate_real_folder(
         The training store (gives the frame rate when the model folder does not).
     device
         Torch device.
+    radar
+        Raw readers (``"dca1000"``) only: the captures' radar configuration (preset name,
+        TI ``.cfg`` path or RadarConfig).
+    layout
+        Raw readers: the DCA1000 LVDS sample order (``"xwr16xx"`` or ``"xwr14xx"``).
 
     Returns
     -------
@@ -793,7 +808,7 @@ def evaluate_real_folder(
     from mmexpert.models.io import ModelFileError
     from mmexpert.models.predict import PredictionError
 
-    check_real_source(reader, data)
+    check_real_source(reader, data, radar)
     model_dir = model_folder(model)
     if not model_dir.is_dir():
         raise RecipeError(f"model folder {model} does not exist")
@@ -810,6 +825,8 @@ def evaluate_real_folder(
             plot_path=out_dir / "confusion_real.png",
             frame_rate_hz=frame_rate_hz,
             train_data=train_data,
+            radar=radar,
+            layout=layout,
         )
     except (RealDataError, ModelFileError, PredictionError) as error:
         raise RecipeError(str(error)) from None
