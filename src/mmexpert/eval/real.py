@@ -226,7 +226,9 @@ class RealReadSummary:
     skipped : dict[str, int]
         Reason -> count: the readers' skips (empty frames, truncated records, duplicated
         sequence numbers, non-finite values...) summed over recordings, plus unreadable
-        files, recordings shorter than one window and files in folders outside the class map.
+        files (raw captures shorter than one frame), raw captures whose partial last frame
+        was dropped, recordings shorter than one window and files in folders outside the
+        class map.
     """
 
     recordings: int = 0
