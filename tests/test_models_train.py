@@ -232,7 +232,9 @@ def test_cli_train_classifier_and_predict_a_products_file(store, tmp_path):
 
 @pytest.mark.slow
 def test_classifier_fits_the_simulated_training_set(store, tmp_path):
-    config = _config(model="classifier-vit-tiny", epochs=30, learning_rate=3e-3, augment=())
+    # 60 epochs: since people stand turned from the radar, 30 left the loss at ~0.55 and the
+    # fit at 0.75-0.83 (seeds 0, 1); 60 reach 1.0 for both
+    config = _config(model="classifier-vit-tiny", epochs=60, learning_rate=3e-3, augment=())
     result = train(config, store, tmp_path / "fit", progress=False)
     loaded = load_model(result.model_dir)
     report = evaluate_classifier(loaded, load_inputs(store, loaded.inputs.views))
