@@ -622,3 +622,15 @@ def test_subjects_follow_the_population_the_scenario_names(encoder):
     # P(elder) = 0.75 per sample: 14 or more of ~30 fails with probability < 1e-4
     assert elders >= 0.5 * len(plain), (elders, len(plain))
     assert all("elderly" in s.description for s in plain if s.program.subject.age_group == "elder")
+
+
+def test_every_primitive_has_its_own_caption_phrase_and_action_stems():
+    from mmexpert.motion import PRIMITIVES
+    from mmexpert.plan.captions import ACTION_STEMS, segment_phrase
+
+    for name in PRIMITIVES:
+        phrase = segment_phrase(name, PRIMITIVES[name].resolve({}), "toward")
+        # the fallback is the bare primitive name ("A girl hop in place"), never a sentence
+        assert phrase != name.replace("_", " "), name
+        assert ACTION_STEMS.get(name), name
+        assert any(stem in phrase for stem in ACTION_STEMS[name]), (name, phrase)

@@ -156,6 +156,7 @@ def segment_phrase(primitive: str, parameters: dict[str, Any], aspect: str) -> s
         "jog_in_place": f"jogs in place {speed}",
         "jump_vertical": f"jumps straight up {_times(reps)}",
         "jump_forward": f"jumps forward {_times(reps)} with both feet",
+        "hop_in_place": f"does {intensity} hops in place {speed}",
         "jumping_jacks": f"does {intensity} jumping jacks {speed}",
         "squat": f"does {_count_noun(reps, squat_word, squat_word + 's')}",
         "lunge": f"does {_count_noun(reps, 'lunge', 'lunges')} "
@@ -297,6 +298,7 @@ ACTION_STEMS: dict[str, tuple[str, ...]] = {
     "jog_in_place": ("jog", "run"),
     "jump_vertical": ("jump", "hop", "leap"),
     "jump_forward": ("jump", "hop", "leap", "bound"),
+    "hop_in_place": ("hop", "jump", "bounc"),
     "jumping_jacks": ("jack", "star jump"),
     "squat": ("squat", "knee bend"),
     "lunge": ("lunge",),
