@@ -215,3 +215,14 @@ def test_hops_in_place_repeat_at_their_tempo_and_rise_by_their_height(tempo_hz, 
     # ballistic rise of the pelvis plus at most ~8 cm from rising onto the toes in flight
     rise = pelvis_z.max() - standing.mean()
     assert height_m - 0.01 <= rise <= height_m + 0.08
+
+
+def test_a_large_change_of_posture_fades_slowly_enough():
+    # lying on the floor after a fall, then walking: a 0.3 s fade flung the wrist at 28 m/s
+    segments = [
+        {"primitive": "fall_forward", "parameters": {"fall_time_s": 0.65}, "duration_s": 2.0},
+        {"primitive": "walk_turn", "parameters": {"turn_rad": 2.8, "speed_mps": 1.7}},
+    ]
+    motion = synthesize({"segments": segments}, rng=4)
+    speeds = motion.joint_speeds_mps()
+    assert speeds.max() < 10.0  # [m/s]; a walk's wrist stays below ~5 m/s
