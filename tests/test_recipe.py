@@ -141,3 +141,27 @@ def test_evaluate_real_folder_names_a_missing_model(tmp_path, real_dir):
         evaluate_real_folder(tmp_path / "no-model", "radhar", real_dir)
     with pytest.raises(RecipeError, match="unknown reader 'rosbag'"):
         evaluate_real_folder(tmp_path / "no-model", "rosbag", real_dir)
+
+
+def test_the_run_split_keeps_shared_captions_and_programs_on_one_side():
+    from mmexpert.flywheel.recipe import recipe_split
+
+    samples = []
+    for activity in ("squats", "walking"):
+        for index in range(10):
+            samples.append(
+                {
+                    "sample_id": f"{activity}-{index}",
+                    "activity": activity,
+                    # two plans can give different programs the same caption
+                    "captions": [f"A person does {activity} number {index // 2}."],
+                    "motion_program": {"segments": [{"primitive": activity, "n": index}]},
+                }
+            )
+    for seed in range(5):
+        split = recipe_split(samples, 0.3, seed)
+        side = {sample_id: "test" for sample_id in split.test}
+        for first, second in zip(samples[::2], samples[1::2], strict=True):
+            assert side.get(first["sample_id"]) == side.get(second["sample_id"])
+        tested = {sample_id.split("-")[0] for sample_id in split.test}
+        assert tested == {"squats", "walking"}  # stratified: both classes held out
