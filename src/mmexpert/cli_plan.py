@@ -75,23 +75,9 @@ def print_plan(plan, out: Path) -> None:
     for weight in plan.strategies:
         strategies.add_row(weight.name, weight.relevance, f"{weight.weight:g}")
     console.print(strategies)
-    report = plan.report
-    rejected = sum(report.paraphrases_rejected.values())
-    if plan.population != "any":
-        console.print(f"subjects: mostly {plan.population} (the scenario says so)")
-    console.print(
-        f"LLM calls {report.llm_calls}, failures {len(report.llm_failures)}; paraphrases "
-        f"kept {report.paraphrases_kept}, rejected {rejected}; near-duplicates resampled "
-        f"{report.duplicates_resampled}; repairs {report.repairs}"
-    )
-    for unmatched in plan.vocabulary.unmatched:
-        console.print(
-            f"[yellow]unmatched activity[/] {unmatched.name!r} (closest {unmatched.closest!r}, "
-            f"cosine {unmatched.similarity:.2f}): not in the motion library, left out"
-        )
-    if plan.vocabulary.suggested:
-        console.print(f"LLM suggested, not used: {', '.join(plan.vocabulary.suggested)}")
-    for failure in report.llm_failures:
+    for line in plan.report_lines():
+        console.print(line, markup=False, highlight=False)
+    for failure in plan.report.llm_failures:
         console.print(f"[yellow]LLM failure[/] {failure}")
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 

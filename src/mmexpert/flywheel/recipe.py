@@ -274,22 +274,7 @@ def plan_summary(plan: Any, path: Path) -> list[str]:
             f"  {entry.name} ({entry.source}; {', '.join(entry.primitives)}): "
             f"{sum(s.quota for s in quotas)} samples ({by_strategy})"
         )
-    if plan.population != "any":
-        lines.append(f"subjects: mostly {plan.population} (the scenario says so)")
-    report = plan.report
-    lines.append(
-        f"LLM calls {report.llm_calls}, failures {len(report.llm_failures)}; paraphrases "
-        f"kept {report.paraphrases_kept}, rejected {sum(report.paraphrases_rejected.values())}; "
-        f"near-duplicates resampled {report.duplicates_resampled}; repairs {report.repairs}"
-    )
-    for unmatched in plan.vocabulary.unmatched:
-        lines.append(
-            f"unmatched activity {unmatched.name!r} (closest {unmatched.closest!r}, cosine "
-            f"{unmatched.similarity:.2f}): not in the motion library, left out"
-        )
-    if plan.vocabulary.suggested:
-        lines.append(f"LLM suggested, not used: {', '.join(plan.vocabulary.suggested)}")
-    return lines
+    return lines + plan.report_lines()
 
 
 def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:

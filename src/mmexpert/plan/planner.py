@@ -204,6 +204,27 @@ class Plan(BaseModel):
     report: PlanReport
     timings_s: dict[str, float] = Field(default_factory=dict, exclude=True)  # not saved
 
+    def report_lines(self) -> list[str]:
+        """How the plan was made, as plain text lines: who the subjects are, LLM calls and
+        the paraphrase / duplicate filters, activities left out and LLM suggestions."""
+        lines = []
+        if self.population != "any":
+            lines.append(f"subjects: mostly {self.population} (the scenario says so)")
+        report = self.report
+        lines.append(
+            f"LLM calls {report.llm_calls}, failures {len(report.llm_failures)}; paraphrases "
+            f"kept {report.paraphrases_kept}, rejected {sum(report.paraphrases_rejected.values())}"
+            f"; near-duplicates resampled {report.duplicates_resampled}; repairs {report.repairs}"
+        )
+        for unmatched in self.vocabulary.unmatched:
+            lines.append(
+                f"unmatched activity {unmatched.name!r} (closest {unmatched.closest!r}, cosine "
+                f"{unmatched.similarity:.2f}): not in the motion library, left out"
+            )
+        if self.vocabulary.suggested:
+            lines.append(f"LLM suggested, not used: {', '.join(self.vocabulary.suggested)}")
+        return lines
+
 
 # ---------------------------------------------------------------- LLM stages
 
