@@ -171,6 +171,40 @@ def test_generate_serial_then_resume_skips(tmp_path, radar, specs):
         assert sorted(store.info().per_activity) == sorted(spec.activity for spec in specs)
 
 
+class _StoppedError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("executor", ["serial", pytest.param("process", marks=pytest.mark.slow)])
+def test_a_sample_callback_can_stop_the_run_and_a_rerun_resumes(tmp_path, radar, specs, executor):
+    out, seen = tmp_path / "ds", []
+
+    def stop_after_two(sample_id: str, stored: bool) -> None:
+        seen.append((sample_id, stored))
+        if len(seen) == 2:
+            raise _StoppedError
+
+    with pytest.raises(_StoppedError):
+        generate(
+            specs, radar, out, executor=executor, workers=2, num_frames=FRAMES,
+            progress=False, on_sample=stop_after_two,
+        )  # fmt: skip
+    assert all(stored for _, stored in seen)
+    with DatasetStore.open(out) as store:
+        # the two reported samples are recorded; samples a process pool's workers were
+        # already simulating finish as complete, unrecorded files, never partial ones
+        assert {sample_id for sample_id, _ in seen} <= set(store.ids())
+        check = store.verify()
+        assert check.corrupt == [] and check.missing == [] and check.tmp_files == []
+        finished_unrecorded = len(check.orphans)
+    again = generate(specs, radar, out, executor="serial", num_frames=FRAMES, progress=False)
+    # the rerun adopts those files and simulates only what is left
+    assert len(again.adopted) == finished_unrecorded
+    assert again.ok and len(again.generated) + len(again.skipped) == len(specs)
+    with DatasetStore.open(out) as store:
+        assert len(store) == len(specs) and store.verify().clean
+
+
 def test_generate_deduplicates_repeated_specs(tmp_path, radar, specs):
     report = generate(
         [specs[1], specs[1]], radar, tmp_path / "ds", "serial", num_frames=4, progress=False

@@ -222,6 +222,40 @@ def test_a_thread_job_stops_at_its_next_progress_report_and_resumes(tmp_path):
         restarted.cancel(job_id)
 
 
+def test_a_generation_job_stops_after_the_sample_in_flight_and_resumes(tmp_path):
+    from mmexpert.web.jobs import JOB_KINDS
+    from mmexpert.web.runs import check_generate
+
+    params = check_generate(
+        {
+            "scenario": "people doing squats and walking",
+            "count": 6,
+            "llm": "echo",
+            "encoder": "ngram",
+            "num_frames": 12,
+            "executor": "serial",
+        }
+    )
+    manager = JobManager(DataRoot(tmp_path), JOB_KINDS)
+    job_id = manager.start("generate", params)["id"]
+    deadline = time.monotonic() + 60
+    while not any(" planned " in line for line in manager.get(job_id)["log"]):  # "HH:MM:SS planned"
+        assert time.monotonic() < deadline, manager.get(job_id)
+        time.sleep(0.01)
+    manager.cancel(job_id)  # the engine is simulating its first sample now
+    job = manager.wait(job_id, 60)
+    assert job["state"] == "cancelled", job
+    store = tmp_path / job["folder"] / "store"
+    with DatasetStore.open(store) as opened:
+        stopped_at = len(opened)
+    assert 1 <= stopped_at < 6  # stopped after the sample in flight, long before the sixth
+    manager.resume(job_id)
+    finished = manager.wait(job_id, 120)
+    assert finished["state"] == "done", finished
+    with DatasetStore.open(store) as opened:
+        assert len(opened) == 6 and opened.verify().clean
+
+
 def test_a_queued_job_is_cancelled_before_it_runs(tmp_path):
     reached, release = threading.Event(), threading.Event()
     ran: list[str] = []

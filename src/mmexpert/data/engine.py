@@ -439,6 +439,7 @@ def generate(
     progress: bool = True,
     num_frames: int | None = None,
     keep_adc: bool = False,
+    on_sample: Callable[[str, bool], None] | None = None,
 ) -> GenerationReport:
     """Simulate every spec and store it; skip samples already present.
 
@@ -464,6 +465,10 @@ def generate(
         the sample id.
     keep_adc
         Also store the raw ADC cube (large: about 1 MB per frame). Part of the sample id.
+    on_sample
+        Called in the calling thread as ``on_sample(sample_id, stored)`` after each sample is
+        recorded (``stored`` True) or has failed. An exception it raises stops the run like
+        Ctrl-C: queued samples are dropped, every recorded one stays, and a rerun resumes.
 
     Returns
     -------
@@ -514,10 +519,16 @@ def generate(
             )
         effective_workers = max(1, min(workers, len(tasks))) if executor != "serial" else 1
         report.workers = effective_workers
+        # a generator either way: closing it shuts the pool down when the loop is left early
         outcomes = (
-            _EXECUTORS[executor](tasks, effective_workers, ray_address) if tasks else iter(())
+            _EXECUTORS[executor](tasks, effective_workers, ray_address)
+            if tasks
+            else (outcome for outcome in ())
         )
-        with _progress_bar(progress, len(tasks), executor) as advance:
+        with (
+            _progress_bar(progress, len(tasks), executor) as advance,
+            contextlib.closing(outcomes),
+        ):
             first = True
             for outcome in outcomes:
                 if first:
@@ -532,6 +543,8 @@ def generate(
                 else:
                     report.failed.append((outcome.index, outcome.sample_id, outcome.error or ""))
                 advance(outcome.record is not None)
+                if on_sample is not None:
+                    on_sample(outcome.sample_id, outcome.record is not None)
     report.wall_s = time.perf_counter() - started
     return report
 

@@ -17,8 +17,8 @@ gets its :class:`JobContext` flagged; how soon it stops depends on its kind:
   the stop is immediate);
 * otherwise the flag is checked whenever the job reports progress from its own thread
   (:meth:`JobContext.progress` raises :class:`JobCancelled` there), so a job stops at its
-  next progress or log line: a step that never reports (e.g. a whole generation, whose
-  engine has no callback) finishes first.
+  next progress or log line (a generation checks after every stored sample): a step that
+  never reports finishes first.
 
 Either way the job ends ``cancelled`` (persisted) and ``resume`` runs it again in its folder;
 the stores and checkpoints the jobs write are crash-safe, so a cut-off step resumes cleanly.

@@ -12,8 +12,8 @@ and the confusion matrices from the run's saved JSON (:mod:`mmexpert.web.flywhee
 
 Cancelling (see :mod:`mmexpert.web.jobs`): both kinds run in the job's thread and stop at
 their next progress report after a cancel. A flywheel reports (logs) every step, so it stops
-soon; a generation reports from a watcher thread only, so the engine (which has no callback)
-finishes the whole generation before the job ends ``cancelled``. The ``run`` kind
+soon; a generation checks after every sample the engine stores (its ``on_sample``
+callback), so the samples in flight finish and the rest are dropped. The ``run`` kind
 (:mod:`mmexpert.web.recipe_job`) runs in a child process and stops at once.
 """
 
@@ -159,6 +159,7 @@ def run_generate(context: JobContext, params: dict[str, Any]) -> dict[str, Any]:
             workers=params["workers"],
             progress=False,
             num_frames=params["num_frames"],
+            on_sample=lambda sample_id, stored: context.check_cancelled(),
         )
     finally:
         finished.set()
