@@ -3,7 +3,8 @@
 A real uvicorn server on a free port serves a small simulated store. The tests open the
 page, open a sample and check from screenshots that the 3-D view and the maps are drawn
 (pixel variance) and that the time cursor moves; then start a generation run with the
-token and watch it complete in the page.
+token and watch it complete in the page; and, over an empty folder, start a whole ``run``
+recipe from the form, cancel it, resume it and read its rendered report.
 
 Set ``MMEXPERT_WEB_SCREENSHOTS=DIR`` to also save full-page screenshots of the datasets,
 sample, runs and playground pages into DIR (the README's ``docs/web_*.png``).
@@ -11,12 +12,13 @@ sample, runs and playground pages into DIR (the README's ``docs/web_*.png``).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
-import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from PIL import Image
 
 from mmexpert.data.engine import generate, load_specs
 from mmexpert.radar.presets import load_radar
+from test_web_jobs_run import TINY
 
 try:
     import uvicorn
@@ -61,15 +64,28 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = os.environ.get("MMEXPERT_WEB_SCREENSHOTS")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextlib.contextmanager
+def _serving(root: Path) -> Iterator[str]:
+    """A real uvicorn server on a free port of 127.0.0.1 over the data folder ``root``."""
+    app = create_app(root, TOKEN, allowed_hosts=["127.0.0.1", "localhost"])
+    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not instance.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{instance.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """A real uvicorn server on 127.0.0.1 over a data folder with a 3-sample store."""
+    """A real uvicorn server over a data folder with a 3-sample store."""
     root = tmp_path_factory.mktemp("browser") / "data"
     report = generate(
         load_specs(PLAN_SMALL)[:3],
@@ -81,20 +97,17 @@ def server(tmp_path_factory):
     )
     assert report.ok
     shutil.copy(PLAN_SMALL, root / "plan_small.json")
-    port = _free_port()
-    app = create_app(root, TOKEN, allowed_hosts=["127.0.0.1", "localhost"])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not instance.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with _serving(root) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory):
+    """A real uvicorn server over an empty data folder: (url, folder)."""
+    root = tmp_path_factory.mktemp("browser-runs") / "data"
+    root.mkdir()
+    with _serving(root) as url:
+        yield url, root
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +224,47 @@ def test_runs_refuse_a_missing_token(server, page):
     page.click("#start-run")
     page.wait_for_selector("#run-message.error")
     assert "token" in page.inner_text("#run-message")
+
+
+@pytest.mark.slow
+def test_the_runs_page_starts_cancels_resumes_and_shows_a_run_report(empty_server, page):
+    """About 15 s: the page's form, Cancel and Resume buttons, and the rendered report."""
+    server, root = empty_server
+    page.goto(f"{server}/#token={TOKEN}")
+    page.wait_for_selector("#token-status.ok")
+    page.goto(f"{server}/#/runs")
+    page.wait_for_selector("#run-form")
+    page.select_option("#kind", "run")
+    assert page.is_visible("#run-name") and not page.is_visible("#rounds")
+    page.fill("#scenario", TINY["scenario"])
+    page.fill("#count", "4")
+    page.fill("#epochs", "1")
+    page.select_option("#radar", TINY["radar"])
+    page.select_option("#llm", "echo")
+    page.select_option("#encoder", "ngram")
+    page.fill("#num_frames", "8")
+    page.select_option("#executor", "serial")
+    page.fill("#run-name", "from-the-page")
+    page.click("#start-run")
+    page.wait_for_selector("#run-message.ok")
+    # The recipe process needs over a second to start: the row is running by then.
+    page.click(".job-row[data-state=running] button.cancel", timeout=30_000)
+    page.wait_for_selector(".job-row[data-state=cancelled]", timeout=30_000)
+    assert not (root / "runs" / "recipes" / "from-the-page" / "report.md").exists()
+    page.click(".job-row[data-state=cancelled] button:text('resume')")
+    page.wait_for_selector(".job-row[data-state=done]", timeout=90_000)
+    page.click(".job-row[data-state=done]")
+    page.wait_for_selector("#run-report img.report-figure", timeout=10_000)
+    assert "mmExpert run" in page.inner_text("#run-report")
+    assert "Held-out synthetic data" in page.inner_text("#run-report")
+    page.wait_for_function(
+        "[...document.querySelectorAll('#run-report img')].every((i) => i.complete)"
+    )
+    widths = page.eval_on_selector_all(
+        "#run-report img.report-figure", "(images) => images.map((i) => i.naturalWidth)"
+    )
+    report = (root / "runs" / "recipes" / "from-the-page" / "report.md").read_text()
+    figures = report.count(".png)")  # the form's run holds out no clip: 1 figure, or 2
+    assert figures >= 1 and len(widths) == figures and min(widths) > 100, widths
+    assert "cancelled" in page.inner_text("#job-log")
+    assert not page.errors, page.errors
