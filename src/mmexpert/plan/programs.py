@@ -318,10 +318,9 @@ def sample_program(
         heading += math.pi
     elif aspect in ("across", "side"):
         heading += float(rng.choice([-1.0, 1.0])) * math.pi / 2
-    heading = _round(math.atan2(math.sin(heading), math.cos(heading)), 3)
     if use.primitive == "walk_backward":
-        # walks backward facing the radar: moves away from it
-        heading = _round(math.atan2(math.sin(to_radar + turn), math.cos(to_radar + turn)), 3)
+        heading = to_radar + turn  # walks backward facing the radar: moves away from it
+    heading = _round(math.atan2(math.sin(heading), math.cos(heading)), 3)
     if aspect in ("away", "across") and use.primitive == "run":
         segments[-1]["duration_s"] = _round(min(duration, 2.5), 1)
 
