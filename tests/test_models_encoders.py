@@ -288,3 +288,40 @@ def test_dropping_static_points_makes_the_encoder_blind_to_static_clutter():
         keeping = PointSequenceEncoder(dataclasses.replace(config, drop_static_points=False))
         keeping.load_state_dict(encoder.state_dict())
         assert not torch.allclose(keeping.eval()(batch)[0], keeping(clean)[0])
+
+
+def test_pooled_frames_give_one_token_per_span_and_keep_frame_order():
+    from mmexpert.models.encoders import PointSequenceEncoder, _pool_frames
+
+    points = torch.zeros(1, 7, 2, 3)
+    points[0, :, 0, 0] = torch.arange(7.0)  # first point of frame f has x = f
+    point_mask = torch.zeros(1, 7, 2, dtype=torch.bool)
+    point_mask[0, :, 0] = True
+    frame_mask = torch.ones(1, 7, dtype=torch.bool)
+    pooled, pooled_mask, token_mask = _pool_frames(points, point_mask, frame_mask, span=3)
+    assert pooled.shape == (1, 3, 6, 4)  # ceil(7 / 3) tokens of 3 frames x 2 points
+    assert token_mask.tolist() == [[True, True, True]]  # frame 6 alone makes the last real
+    # points keep their frame's x, and gain the time inside the span: -1/3, 0, +1/3
+    assert pooled[0, 1, pooled_mask[0, 1], 0].tolist() == [3.0, 4.0, 5.0]
+    times = pooled[0, 1, pooled_mask[0, 1], 3]
+    torch.testing.assert_close(times, torch.tensor([-1 / 3, 0.0, 1 / 3]))
+    assert pooled_mask[0, 2].sum() == 1  # frame 6 only; the padded frames hold nothing
+
+    config = EncoderConfig(views=("points",), width=32, depth=1, frames_per_token=6)
+    encoder = PointSequenceEncoder(config).eval()
+    batch = _batch(("points",), window=WINDOW, real=18)
+    tokens, mask = encoder(batch)
+    assert tokens.shape == (2, WINDOW // 6, 32)
+    assert mask[0].tolist() == [True, True, True, False]  # 18 real frames = 3 spans
+    with torch.no_grad():
+        swapped = dict(batch)
+        swapped["points"] = batch["points"].clone()
+        swapped["points"][:, [0, 1]] = batch["points"][:, [1, 0]]  # two frames of one span
+        swapped["point_mask"] = batch["point_mask"].clone()
+        swapped["point_mask"][:, [0, 1]] = batch["point_mask"][:, [1, 0]]
+        assert not torch.allclose(encoder(swapped)[0][:, 0], tokens[:, 0]), "order is seen"
+
+
+def test_frames_per_token_is_validated():
+    with pytest.raises(ModelInputError, match="frames_per_token"):
+        EncoderConfig(views=("points",), frames_per_token=0)

@@ -7,8 +7,9 @@
           ``time_patch``-frame patches in time; one token stream per view plus a view
           embedding; time patches holding no real frame are masked out of attention.
 ``cnn``   baseline: a per-view 2-D CNN pooled over bins, one token per 8 frames.
-``points`` point-cloud sequence: a PointNet-style set encoder per frame (shared MLP, masked
-          max-pool) and a temporal transformer under the frame mask.
+``points`` point-cloud sequence: a PointNet-style set encoder (shared MLP, masked max-pool)
+          over the points of ``frames_per_token`` frames (each point also carries its
+          time inside that span), and a temporal transformer under the frame mask.
 ========  ===========================================================================
 
 :class:`RadarEncoder` combines a map encoder (for the chosen map views) and the point encoder
@@ -58,6 +59,7 @@ class EncoderConfig:
     point_frame: str = "sensor"  # point encoder: "sensor" (radar frame) or "person" (below)
     gate_radius_m: float = 1.2  # "person" frame: horizontal gate around the person [m]
     drop_static_points: bool = False  # point encoder: keep moving points only (see below)
+    frames_per_token: int = 1  # point encoder: frames pooled into one token (see below)
     view_bins: tuple[tuple[str, int], ...] = tuple(DEFAULT_VIEW_BINS.items())  # bins per view
 
     def __post_init__(self) -> None:
@@ -73,6 +75,8 @@ class EncoderConfig:
             raise ModelInputError(
                 f"unknown point_frame {self.point_frame!r}; known: {list(POINT_FRAMES)}"
             )
+        if self.frames_per_token < 1:
+            raise ModelInputError(f"frames_per_token must be >= 1, got {self.frames_per_token}")
         if not self.gate_radius_m > 0:
             raise ModelInputError(f"gate_radius_m must be positive, got {self.gate_radius_m}")
         bins = dict(self.view_bins)
@@ -283,8 +287,9 @@ class PointSequenceEncoder(nn.Module):
         super().__init__()
         self.config = config
         self.register_buffer("scale", torch.tensor(POINT_SCALE), persistent=False)
+        features = len(POINT_SCALE) + (config.frames_per_token > 1)  # + time inside the span
         self.point_mlp = nn.Sequential(
-            nn.Linear(len(POINT_SCALE), config.point_hidden),
+            nn.Linear(features, config.point_hidden),
             nn.GELU(),
             nn.Linear(config.point_hidden, config.point_hidden),
             nn.GELU(),
@@ -296,7 +301,7 @@ class PointSequenceEncoder(nn.Module):
         self.norm = nn.LayerNorm(config.width)
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Tokens [b, window, width] (one per frame) and the frame mask."""
+        """Tokens [b, ceil(window / frames_per_token), width] and their mask."""
         points, point_mask = batch["points"], batch["point_mask"]  # (b, w, p, 8), (b, w, p)
         if self.config.drop_static_points:
             # software clutter removal: TI configs that keep static returns (RadHAR's) fill
@@ -306,18 +311,49 @@ class PointSequenceEncoder(nn.Module):
             points, point_mask = person_frame(points, point_mask, self.config.gate_radius_m)
         points = points[..., : len(POINT_SCALE)] / self.scale  # (b, w, p, 7)
         frame_mask = batch["mask"]  # (b, w)
+        span = self.config.frames_per_token
+        if span > 1:
+            points, point_mask, frame_mask = _pool_frames(points, point_mask, frame_mask, span)
         window = frame_mask.shape[1]
         if window > self.config.max_frames:
-            raise ModelInputError(f"window of {window} frames exceeds max_frames")
-        features = self.point_mlp(points)  # (b, w, p, d)
+            raise ModelInputError(f"window of {window} tokens exceeds max_frames")
+        features = self.point_mlp(points)  # (b, t, p, d)
         features = features.masked_fill(~point_mask.unsqueeze(-1), float("-inf"))
-        frames = features.max(2).values  # (b, w, d)
-        has_points = point_mask.any(-1, keepdim=True)  # (b, w, 1)
+        frames = features.max(2).values  # (b, t, d)
+        has_points = point_mask.any(-1, keepdim=True)  # (b, t, 1)
         frames = torch.where(has_points, frames, self.empty_frame)
         tokens = self.transformer(
             frames + self.time_embedding[:window], src_key_padding_mask=~frame_mask
         )
         return self.norm(tokens), frame_mask
+
+
+def _pool_frames(
+    points: torch.Tensor, point_mask: torch.Tensor, frame_mask: torch.Tensor, span: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Group ``span`` consecutive frames into one set per token.
+
+    A TI device gives one or two moving points per frame; one set per frame is then mostly
+    empty, while a 0.2 s set holds the limb's trajectory. Each point gains its time inside
+    the span (-0.5..0.5) as a last feature, so the order of the frames is kept.
+
+    Returns
+    -------
+    points : float32 [b, t, span * p, f + 1]; point_mask : bool [b, t, span * p];
+    frame_mask : bool [b, t] (True where any frame of the span is real), t = ceil(w / span).
+    """
+    b, w, p, f = points.shape
+    pad = -w % span
+    if pad:
+        points = F.pad(points, (0, 0, 0, 0, 0, pad))
+        point_mask = torch.cat([point_mask, point_mask.new_zeros(b, pad, p)], 1)
+        frame_mask = torch.cat([frame_mask, frame_mask.new_zeros(b, pad)], 1)
+    t = (w + pad) // span
+    offset = (torch.arange(span, dtype=points.dtype, device=points.device) + 0.5) / span - 0.5
+    offset = offset.view(1, 1, span, 1, 1).expand(b, t, span, p, 1)
+    points = torch.cat([points.view(b, t, span, p, f), offset], -1).view(b, t, span * p, f + 1)
+    point_mask = point_mask.reshape(b, t, span * p)
+    return points, point_mask, frame_mask.reshape(b, t, span).any(-1)
 
 
 MAP_ENCODERS: dict[str, type[nn.Module]] = {"vit": MapViT, "cnn": MapCNN}
