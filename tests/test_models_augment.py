@@ -149,3 +149,15 @@ def test_build_augmentations_from_names_and_dicts():
         build_augmentations([{"name": "noise", "sigma": 2}])
     with pytest.raises(AugmentationError, match="probability"):
         build_augmentations([{"name": "noise", "probability": 1.5}])
+
+
+def test_velocity_jitter_leaves_zero_doppler_points_static(raw):
+    points = raw["points"].copy()
+    points[::2, 3] = 0.0  # every other point in the zero Doppler bin
+    points[1::2, 3] = 0.633
+    jittered = PointJitter(1.0, position_m=0.0, velocity_mps=0.05)(
+        {**raw, "points": points}, np.random.default_rng(0)
+    )["points"]
+    assert np.all(jittered[::2, 3] == 0.0), "a static return must not become a mover"
+    moving = jittered[1::2, 3] - 0.633
+    assert 0.03 < moving.std() < 0.07 and np.all(np.abs(jittered[1::2, 3]) > 0.4)

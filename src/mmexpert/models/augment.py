@@ -193,7 +193,10 @@ class PointDropout:
 
 @dataclass(frozen=True)
 class PointJitter:
-    """Gaussian jitter: ``position_m`` on x, y, z [m], ``velocity_mps`` on radial velocity."""
+    """Gaussian jitter: ``position_m`` on x, y, z [m], ``velocity_mps`` on the radial velocity
+    of moving points. A point in the zero Doppler bin stays at exactly 0 m/s, as a device
+    reports it: jittering it would make every static return (room clutter, the still torso)
+    look like a mover to a model that keeps moving points only."""
 
     probability: float = 0.5  # chance to fire
     position_m: float = 0.03  # position jitter (about a range bin) [m]
@@ -204,7 +207,8 @@ class PointJitter:
             return raw
         points = raw["points"].copy()
         points[:, X : Z + 1] += rng.normal(0.0, self.position_m, (len(points), 3))
-        points[:, VELOCITY] += rng.normal(0.0, self.velocity_mps, len(points))
+        moving = points[:, VELOCITY] != 0.0
+        points[moving, VELOCITY] += rng.normal(0.0, self.velocity_mps, int(moving.sum()))
         _refresh_polar(points)
         return {**raw, "points": points}
 
