@@ -16,6 +16,7 @@ from mmexpert.models.augment import (
     AugmentationError,
     DopplerScale,
     Noise,
+    PointDensity,
     PointDropout,
     PointJitter,
     RadarPose,
@@ -161,3 +162,23 @@ def test_velocity_jitter_leaves_zero_doppler_points_static(raw):
     assert np.all(jittered[::2, 3] == 0.0), "a static return must not become a mover"
     moving = jittered[1::2, 3] - 0.633
     assert 0.03 < moving.std() < 0.07 and np.all(np.abs(jittered[1::2, 3]) > 0.4)
+
+
+def test_point_density_adds_range_neighbours_of_moving_points_only(raw):
+    points = raw["points"].copy()
+    points[::3, 3] = 0.0  # some static points
+    sample = {**raw, "points": points}
+    dense = PointDensity(1.0, max_rate=3.0)(sample, np.random.default_rng(4))
+    out, counts = dense["points"], dense["points_per_frame"]
+    assert counts.sum() == len(out) > len(points)
+    frame = np.repeat(np.arange(len(counts)), counts)
+    np.testing.assert_array_equal(out[:, 7], frame)  # still grouped by frame, in order
+    static_before = points[points[:, 3] == 0.0]
+    np.testing.assert_array_equal(out[out[:, 3] == 0.0], static_before)  # no static copy
+    moving = points[points[:, 3] != 0.0]
+    for original in moving[:10]:
+        twins = out[(out[:, 7] == original[7]) & (out[:, 3] == original[3])]
+        steps = np.abs(twins[:, 5] - original[5]) / 0.044
+        near = np.abs(steps - np.round(steps)) < 1e-3
+        assert near.all() and set(np.round(steps).astype(int)) <= {0, 1, 2}
+    np.testing.assert_allclose(out[:, 5], np.linalg.norm(out[:, :3], axis=1), rtol=1e-5)

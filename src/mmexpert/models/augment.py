@@ -13,6 +13,8 @@ returns new arrays and never modifies its input.
 ``noise``                 Gaussian noise in dB plus a raised noise floor
 ``point_dropout``         drop points at random (real detectors miss weak scatterers)
 ``point_jitter``          Gaussian jitter on positions [m] and radial velocity [m/s]
+``point_density``         extra detections of each moving point in neighbouring range bins
+                          (devices differ in how many cells CFAR and peak grouping keep)
 ``radar_pose``            random radar yaw [rad] and height [m]: rotate/shift the points
 ========================  ==================================================================
 """
@@ -214,6 +216,50 @@ class PointJitter:
 
 
 @dataclass(frozen=True)
+class PointDensity:
+    """More detections per moving scatterer, as a device with a lower CFAR threshold or
+    without peak grouping reports: every moving point gains Poisson(``rate``) copies, with
+    ``rate`` drawn per clip in ``[0, max_rate]``, each one or two range cells
+    (``range_step_m``) nearer or farther along its line of sight, with a small bearing
+    jitter, and in the same Doppler bin (same radial velocity). Static points are left
+    alone. The RadHAR sample holds up to 4 moving points per frame where the simulated
+    chain gives at most about 2."""
+
+    probability: float = 0.5  # chance to fire
+    max_rate: float = 2.0  # largest mean number of copies per moving point
+    range_step_m: float = 0.044  # one range cell [m] (RadHAR's IWR1443 config: 4.4 cm)
+    bearing_rad: float = 0.05  # bearing jitter of a copy [rad]
+
+    def __call__(self, raw: RawSample, rng: np.random.Generator) -> RawSample:
+        if "points" not in raw or rng.random() >= self.probability:
+            return raw
+        points = raw["points"]
+        moving = points[:, VELOCITY] != 0.0
+        copies = np.where(moving, rng.poisson(rng.uniform(0.0, self.max_rate), len(points)), 0)
+        if not copies.any():
+            return raw
+        # copies sit right after their point, so the table stays grouped by frame
+        out = np.repeat(points, 1 + copies, axis=0)
+        is_copy = np.ones(len(out), dtype=bool)
+        is_copy[np.concatenate([[0], np.cumsum(1 + copies)[:-1]])] = False
+        twins = out[is_copy]
+        shift = rng.choice([-2, -1, 1, 2], len(twins)) * self.range_step_m
+        ranges = np.linalg.norm(twins[:, X : Z + 1], axis=1)
+        scale = np.maximum(ranges + shift, 1e-3) / np.maximum(ranges, 1e-6)
+        twins[:, X : Z + 1] *= scale[:, None]
+        turn = rng.normal(0.0, self.bearing_rad, len(twins))
+        x, y = twins[:, X].copy(), twins[:, Y].copy()
+        twins[:, X] = np.cos(turn) * x + np.sin(turn) * y
+        twins[:, Y] = -np.sin(turn) * x + np.cos(turn) * y
+        _refresh_polar(twins)
+        out[is_copy] = twins
+        counts = np.asarray(raw["points_per_frame"], dtype=np.int64)
+        frame_of_point = np.repeat(np.arange(len(counts)), counts)
+        new_counts = np.bincount(frame_of_point, weights=1 + copies, minlength=len(counts))
+        return {**raw, "points": out, "points_per_frame": new_counts.astype(np.int32)}
+
+
+@dataclass(frozen=True)
 class RadarPose:
     """A random radar pose: yaw in ``[-max_yaw_rad, max_yaw_rad]`` about the vertical axis and
     a height change in ``[-max_height_m, max_height_m]``, applied to the points (the map views
@@ -251,6 +297,7 @@ AUGMENTATIONS: dict[str, type] = {
     "noise": Noise,
     "point_dropout": PointDropout,
     "point_jitter": PointJitter,
+    "point_density": PointDensity,
     "radar_pose": RadarPose,
 }
 """Registry of augmentations by name."""
