@@ -16,7 +16,8 @@ from mmexpert.models.text import TextConfig
 _TINY_VIT = EncoderConfig(kind="vit", width=128, depth=2, heads=4)  # ~0.4 M parameters
 _TINY_CNN = EncoderConfig(kind="cnn", width=128, cnn_channels=16)  # ~33 k parameters
 # Point models see moving points in the person-centred frame: invariant to mounting, room
-# clutter and whether the device removes static returns.
+# clutter and whether the device removes static returns. One token per 6 frames (0.2 s at
+# 30 fps): a TI device gives about one moving point per frame, too few for a set per frame.
 _TINY_POINTS = EncoderConfig(
     kind="vit",
     views=("points",),
@@ -25,6 +26,7 @@ _TINY_POINTS = EncoderConfig(
     heads=4,
     point_frame="person",
     drop_static_points=True,
+    frames_per_token=6,
 )  # ~0.48 M
 _SMALL_VIT = EncoderConfig(kind="vit", width=256, depth=4, heads=8)  # GPU-sized
 

@@ -27,7 +27,7 @@ import torch.utils.data
 
 from mmexpert.data.store import DatasetStore
 from mmexpert.eval.leakage import check_split
-from mmexpert.models.augment import DEFAULT_SIM2REAL, build_augmentations
+from mmexpert.models.augment import DEFAULT_POINT_SIM2REAL, DEFAULT_SIM2REAL, build_augmentations
 from mmexpert.models.inputs import (
     DEFAULT_DYNAMIC_RANGE_DB,
     DEFAULT_MAX_POINTS,
@@ -235,7 +235,7 @@ def _train(
         if isinstance(model_cfg, ClassifierConfig):
             augment_names = DEFAULT_SIM2REAL
             if POINTS_VIEW in views:
-                augment_names += ("point_dropout", "point_jitter", "radar_pose")
+                augment_names += DEFAULT_POINT_SIM2REAL
     dataset = RadarModelDataset(
         raws,
         views,
