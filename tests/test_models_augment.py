@@ -15,6 +15,7 @@ from mmexpert.models.augment import (
     Amplitude,
     AugmentationError,
     DopplerScale,
+    MotionSpeed,
     Noise,
     PointDensity,
     PointDropout,
@@ -182,3 +183,19 @@ def test_point_density_adds_range_neighbours_of_moving_points_only(raw):
         near = np.abs(steps - np.round(steps)) < 1e-3
         assert near.all() and set(np.round(steps).astype(int)) <= {0, 1, 2}
     np.testing.assert_allclose(out[:, 5], np.linalg.norm(out[:, :3], axis=1), rtol=1e-5)
+
+
+def test_motion_speed_slows_tempo_and_velocities_onto_the_doppler_bins(raw):
+    step = 0.6147
+    points = raw["points"].copy()
+    points[:, 3] = np.round(points[:, 3] / step) * step  # a device's binned velocities
+    points[: len(points) // 2, 3] = 2 * step
+    sample = {**raw, "points": points}
+    slow = MotionSpeed(1.0, min_factor=0.5, max_factor=0.5)(sample, np.random.default_rng(0))
+    assert len(slow["points_per_frame"]) == 2 * FRAMES  # half the speed: twice the frames
+    bins = slow["points"][:, 3] / step
+    np.testing.assert_allclose(bins, np.round(bins), atol=1e-4)  # still on the bins
+    assert np.abs(bins).max() <= np.abs(points[:, 3] / step).max() / 2 + 0.5
+    assert (np.abs(bins) < 0.5).mean() > (np.abs(points[:, 3]) < 1e-6).mean()  # some stop
+    same = MotionSpeed(1.0, 1.0, 1.0)(sample, np.random.default_rng(0))
+    np.testing.assert_allclose(same["points"][:, 3], points[:, 3], atol=1e-5)

@@ -43,6 +43,7 @@ from mmexpert.data.readers import POINT_READERS, PointRecording, RecordingError
 from mmexpert.data.samples import POINT_COLUMNS
 from mmexpert.data.store import DESCRIPTION_FILE, DatasetStore
 from mmexpert.data.store_schema import StoreError
+from mmexpert.eval.window_stats import WINDOW_STATISTICS, WindowPoints, window_statistics
 from mmexpert.radar.config import RadarConfig, RadarConfigError
 
 NEAR_RANGE_M = 0.2
@@ -81,6 +82,8 @@ class PooledPoints:
         Native Doppler-bin width of the radar [m/s], where the source records its config.
     skipped : dict of str to int
         Items the readers skipped, by reason (real side).
+    frames_per_clip : int64 [clips] or None
+        Frames of every clip or recording, in pooling order (needed for window statistics).
     """
 
     name: str
@@ -95,6 +98,7 @@ class PooledPoints:
     clips: int
     velocity_resolution_mps: float | None = None
     skipped: dict[str, int] = field(default_factory=dict)
+    frames_per_clip: np.ndarray | None = None
 
     @property
     def num_points(self) -> int:
@@ -183,6 +187,7 @@ def pool_point_frames(
     clips: int = 1,
     velocity_resolution_mps: float | None = None,
     skipped: dict[str, int] | None = None,
+    frames_per_clip: list[int] | None = None,
 ) -> PooledPoints:
     """Pool frames of structured points (fields ``x, y, z, range, velocity, intensity``).
 
@@ -194,6 +199,8 @@ def pool_point_frames(
         One structured array per frame (e.g. :data:`~mmexpert.dsp.pointcloud.POINT_DTYPE`).
     frame_rate_hz
         Frame rate [Hz].
+    frames_per_clip
+        Frames of every clip, in order (None: unknown; no window statistics then).
     """
     fields = ("x", "y", "z", "range", "velocity", "intensity")
     columns = {f: [] for f in fields}
@@ -214,6 +221,7 @@ def pool_point_frames(
         clips=clips,
         velocity_resolution_mps=velocity_resolution_mps,
         skipped=dict(skipped or {}),
+        frames_per_clip=None if frames_per_clip is None else np.asarray(frames_per_clip),
     )
 
 
@@ -248,6 +256,7 @@ def _pool_tables(
         frame_rate_hz=rate,
         clips=len(tables),
         velocity_resolution_mps=velocity_resolution_mps,
+        frames_per_clip=np.array([c.size for c in counts], dtype=np.int64),
     )
 
 
@@ -411,7 +420,8 @@ def load_real_points(spec: str) -> PooledPoints:
     for recording in recordings:
         for reason, count in recording.report.skipped.items():
             skipped[reason] = skipped.get(reason, 0) + count
-    return pool_point_frames(spec, frames, rate, len(recordings), None, skipped)
+    clip_frames = [len(r.frames) for r in recordings]
+    return pool_point_frames(spec, frames, rate, len(recordings), None, skipped, clip_frames)
 
 
 # ----------------------------------------------------------------------------- comparing
@@ -464,7 +474,10 @@ def compare_point_clouds(
         (medians [m]; EMD [m]), ``range_moving`` (range of the non-zero-velocity points),
         ``velocity`` (median |v|; EMD [m/s]), ``velocity_moving`` (EMD among non-zero
         points), ``intensity`` (medians; EMD [dB]) and ``intensity_shape`` (EMD after
-        subtracting each side's median [dB]: the spread, whatever the dB reference).
+        subtracting each side's median [dB]: the spread, whatever the dB reference), then,
+        when both sides know their clips, ``window_<name>`` for every statistic of
+        :data:`~mmexpert.eval.window_stats.WINDOW_STATISTICS` (medians over the 2 s windows
+        in the person frame; EMD between the two sides' window distributions).
 
     Raises
     ------
@@ -524,6 +537,7 @@ def compare_point_clouds(
     a, b = synthetic.intensity_db, real.intensity_db
     rows.append(StatRow("intensity", "dB", _median(a), _median(b), _emd(a, b)))
     rows.append(StatRow("intensity_shape", "dB", 0.0, 0.0, _emd(a - _median(a), b - _median(b))))
+    rows += _window_rows(synthetic, real, tolerance)
     return RealismReport(
         synthetic_source=synthetic.name,
         real_source=real.name,
@@ -539,7 +553,85 @@ def compare_point_clouds(
     )
 
 
+def side_window_statistics(side: PooledPoints, tolerance_mps: float) -> dict[str, np.ndarray]:
+    """:func:`~mmexpert.eval.window_stats.window_statistics` of one pooled side (empty
+    arrays when its clip structure is unknown)."""
+    if side.frames_per_clip is None:
+        return {name: np.zeros(0) for name in WINDOW_STATISTICS}
+    points = WindowPoints(
+        side.x_m,
+        side.y_m,
+        side.z_m,
+        side.range_m,
+        side.velocity_mps,
+        side.points_per_frame,
+        side.frames_per_clip,
+        side.frame_rate_hz,
+    )
+    return window_statistics(points, tolerance_mps)
+
+
+def _window_rows(synthetic: PooledPoints, real: PooledPoints, tolerance: float) -> list[StatRow]:
+    a = side_window_statistics(synthetic, tolerance)
+    b = side_window_statistics(real, tolerance)
+    rows = []
+    for name, unit in WINDOW_STATISTICS.items():
+        x, y = a[name][np.isfinite(a[name])], b[name][np.isfinite(b[name])]
+        if x.size and y.size:
+            rows.append(StatRow(f"window_{name}", unit, _median(x), _median(y), _emd(x, y)))
+    return rows
+
+
 # ----------------------------------------------------------------------------- plotting
+
+
+def plot_window_statistics(
+    synthetic: PooledPoints, real: PooledPoints, report: RealismReport, path: str | Path
+) -> Path | None:
+    """One PNG of overlaid synthetic and real window histograms (density), one panel per
+    window statistic, each titled with its EMD; None when no window statistic exists."""
+    names = [name for name in WINDOW_STATISTICS if _has_row(report, f"window_{name}")]
+    if not names:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tolerance = report.zero_velocity_tolerance_mps
+    a = side_window_statistics(synthetic, tolerance)
+    b = side_window_statistics(real, tolerance)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = 3
+    figure, axes = plt.subplots(
+        math.ceil(len(names) / columns), columns, figsize=(13, 3.2 * math.ceil(len(names) / 3))
+    )
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        x, y = a[name][np.isfinite(a[name])], b[name][np.isfinite(b[name])]
+        low, high = np.percentile(np.concatenate([x, y]), [0.5, 99.5])
+        bins = np.linspace(low, max(high, low + 1e-3), 41)
+        ax.hist(x, bins=bins, density=True, alpha=0.55, label="synthetic", color="tab:blue")
+        ax.hist(y, bins=bins, density=True, alpha=0.55, label="real", color="tab:orange")
+        row = report.row(f"window_{name}")
+        ax.set_title(f"{name}  (EMD {row.emd:.3g} {row.unit})")
+        ax.set_ylabel("density")
+    axes.flat[0].legend()
+    figure.suptitle(
+        f"2 s windows in the person frame: {len(a[names[0]])} synthetic, "
+        f"{len(b[names[0]])} real (pooled, labels unused)"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def _has_row(report: RealismReport, name: str) -> bool:
+    return any(row.name == name for row in report.rows)
+
 
 _PANELS = (
     ("points per frame", "points_per_frame", "points"),
@@ -636,8 +728,8 @@ def realism_report(
     zero_velocity_tolerance_mps: float | None = None,
     limit: int | None = None,
 ) -> tuple[RealismReport, Path | None]:
-    """Load both sides, compare them and (with ``out_dir``) write ``realism.png`` and
-    ``realism.json`` there.
+    """Load both sides, compare them and (with ``out_dir``) write ``realism.png``,
+    ``realism_windows.png`` (the window statistics) and ``realism.json`` there.
 
     Parameters
     ----------
@@ -666,4 +758,5 @@ def realism_report(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "realism.json").write_text(report.to_json() + "\n")
+    plot_window_statistics(synthetic, real, report, out / "realism_windows.png")
     return report, plot_realism(synthetic, real, report, out / "realism.png")
