@@ -338,9 +338,16 @@ DEFAULT_SIM2REAL = ("time_warp", "doppler_scale", "amplitude", "noise")
 """The map augmentations used by default for the synthetic-only classifier (the point
 augmentations are added when the point view is used)."""
 
-DEFAULT_POINT_SIM2REAL = ("point_dropout", "point_jitter", "point_density", "radar_pose")
-"""Added to :data:`DEFAULT_SIM2REAL` when the classifier reads the point view: fewer and
-more detections per scatterer than the simulated chain gives, jitter, and the radar pose."""
+DEFAULT_POINT_SIM2REAL = (
+    "motion_speed",
+    "point_dropout",
+    "point_jitter",
+    "point_density",
+    "radar_pose",
+)
+"""Added to :data:`DEFAULT_SIM2REAL` when the classifier reads the point view: slower or
+faster people (velocities on the Doppler bins), fewer and more detections per scatterer
+than the simulated chain gives, jitter, and the radar pose."""
 
 
 def list_augmentations() -> list[str]:
