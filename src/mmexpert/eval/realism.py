@@ -618,11 +618,18 @@ def plot_window_statistics(
         row = report.row(f"window_{name}")
         ax.set_title(f"{name}  (EMD {row.emd:.3g} {row.unit})")
         ax.set_ylabel("density")
-    axes.flat[0].legend()
-    figure.suptitle(
+    title = (
         f"2 s windows in the person frame: {len(a[names[0]])} synthetic, "
         f"{len(b[names[0]])} real (pooled, labels unused)"
     )
+    return _save_figure(figure, axes, title, path)
+
+
+def _save_figure(figure: Any, axes: Any, title: str, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    axes.flat[0].legend()
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -709,16 +716,12 @@ def plot_realism(
     ax.set_ylim(0, 1)
     ax.set_ylabel("fraction of points")
     ax.set_title("point fractions")
-    axes.flat[0].legend()
-    figure.suptitle(
+    title = (
         f"synthetic: {Path(synthetic.name).name} ({synthetic.clips} clips, "
         f"{synthetic.num_points} points)   real: {real.name.split(':')[0]} pooled "
         f"({real.clips} recordings, {real.num_points} points, labels unused)"
     )
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return _save_figure(figure, axes, title, path)
 
 
 def realism_report(
