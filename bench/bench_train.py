@@ -5,6 +5,9 @@ steps (data transform + forward + backward + AdamW step) after a warm-up, for ea
 config and thread count. Prints one JSON object. Example::
 
     python bench/bench_train.py --frames 64 --steps 10 --threads 1,2
+
+Point models are timed once per ``--point-spans`` value (``frames_per_token``: frames pooled
+into one token), side by side: 1 is one PointNet set per frame, 6 the registry default.
 """
 
 from __future__ import annotations
@@ -29,15 +32,13 @@ MODELS = [
 
 
 def time_steps(
-    model_name: str, raws: list, frames: int, batch_size: int, steps: int, warmup: int
+    config: object, raws: list, frames: int, batch_size: int, steps: int, warmup: int
 ) -> float:
-    """Training samples per second of ``model_name`` over ``steps`` timed steps."""
+    """Training samples per second of a model config over ``steps`` timed steps."""
     from mmexpert.models.augment import DEFAULT_SIM2REAL, build_augmentations
     from mmexpert.models.inputs import RadarModelDataset, collate
     from mmexpert.models.models import ClassifierConfig, build_model
-    from mmexpert.models.registry import model_config
 
-    config = model_config(model_name)
     classes = sorted({raw["activity"] for raw in raws})
     if isinstance(config, ClassifierConfig):
         config = dataclasses.replace(config, num_classes=len(classes))
@@ -73,10 +74,11 @@ def main() -> None:
     parser.add_argument("--threads", default="1", help="comma-separated torch thread counts")
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--dir", type=Path, default=Path("/tmp/mmexpert_bench_train"))
+    parser.add_argument("--point-spans", default="1,6", help="frames_per_token values to time")
     args = parser.parse_args()
-
     from mmexpert.data.store import DatasetStore
     from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.registry import model_config
     from mmexpert.models.synthetic import build_synthetic_store
 
     store_dir = build_synthetic_store(
@@ -92,8 +94,19 @@ def main() -> None:
     for threads in [int(value) for value in args.threads.split(",")]:
         torch.set_num_threads(threads)
         for name in args.models.split(","):
-            rate = time_steps(name, raws, args.frames, args.batch_size, args.steps, args.warmup)
-            results.append({"model": name, "threads": threads, "samples_per_s": round(rate, 1)})
+            config = model_config(name)
+            spans = [int(v) for v in args.point_spans.split(",")]
+            for span in spans if "points" in config.encoder.views else [None]:
+                if span is not None:
+                    encoder = dataclasses.replace(config.encoder, frames_per_token=span)
+                    config = dataclasses.replace(config, encoder=encoder)
+                rate = time_steps(
+                    config, raws, args.frames, args.batch_size, args.steps, args.warmup
+                )
+                row = {"model": name, "threads": threads, "samples_per_s": round(rate, 1)}
+                if span is not None:
+                    row["frames_per_token"] = span
+                results.append(row)
     print(
         json.dumps(
             {
