@@ -6,7 +6,7 @@
 ``augment``            sim-to-real augmentations (time warp, Doppler scaling, amplitude and
                        noise in dB, point dropout/jitter, radar pose), a registry
 ``encoders``           ``vit`` (adaptive patching, one token stream per view), ``cnn``
-                       baseline, ``points`` (PointNet per frame + temporal transformer)
+                       baseline, ``points`` (PointNet per span of frames + temporal transformer)
 ``text``               all-MiniLM-L6-v2 loaded offline, frozen / last-N / full training
 ``losses``             CLIP InfoNCE and SigLIP (named loss terms), cross-entropy
 ``models``             :class:`RadarTextModel` (``encode_radar``/``encode_text``) and
