@@ -3,8 +3,9 @@
 =====================  ======================================================================
 ``inputs``             map windows normalised per sample to [0, 1] (floor 40 dB below the
                        peak), point-cloud windows, :class:`RadarModelDataset` over a store
-``augment``            sim-to-real augmentations (time warp, Doppler scaling, amplitude and
-                       noise in dB, point dropout/jitter, radar pose), a registry
+``augment``            sim-to-real augmentations (time warp, Doppler scaling, motion speed,
+                       amplitude and noise in dB, point dropout/jitter/density, radar
+                       pose), a registry
 ``encoders``           ``vit`` (adaptive patching, one token stream per view), ``cnn``
                        baseline, ``points`` (PointNet per span of frames + temporal transformer)
 ``text``               all-MiniLM-L6-v2 loaded offline, frozen / last-N / full training
