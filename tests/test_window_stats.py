@@ -8,8 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from mmexpert.dsp.pointcloud import POINT_DTYPE
-from mmexpert.eval.realism import compare_point_clouds, plot_window_statistics, pool_point_frames
-from mmexpert.eval.window_stats import WindowPoints, window_statistics
+from mmexpert.eval.realism import (
+    PooledPoints,
+    compare_point_clouds,
+    plot_window_statistics,
+    pool_point_frames,
+    side_window_statistics,
+)
+from mmexpert.eval.window_stats import window_statistics
 
 RATE = 30.0
 STEP = 0.6  # Doppler bin [m/s]
@@ -39,18 +45,8 @@ def _walker(frames: int = 60, speed_mps: float = 0.6) -> list[np.ndarray]:
     return out
 
 
-def _side(frames: list[np.ndarray], clips: list[int]) -> WindowPoints:
-    pooled = pool_point_frames("t", frames, RATE, len(clips), frames_per_clip=clips)
-    return WindowPoints(
-        pooled.x_m,
-        pooled.y_m,
-        pooled.z_m,
-        pooled.range_m,
-        pooled.velocity_mps,
-        pooled.points_per_frame,
-        pooled.frames_per_clip,
-        RATE,
-    )
+def _side(frames: list[np.ndarray], clips: list[int]) -> PooledPoints:
+    return pool_point_frames("t", frames, RATE, len(clips), frames_per_clip=clips)
 
 
 def test_window_statistics_of_a_known_walker() -> None:
@@ -84,7 +80,8 @@ def test_report_rows_and_figure(tmp_path: Path) -> None:
     assert abs(drift.synthetic - 0.6) < 0.02 and drift.real < 1e-6
     assert abs(drift.emd - drift.synthetic) < 1e-4  # every window drifts alike
     assert report.row("window_movers_per_frame").emd == 0.0
-    path = plot_window_statistics(synthetic, real, report, tmp_path / "w.png")
+    windows = (side_window_statistics(synthetic, STEP / 2), side_window_statistics(real, STEP / 2))
+    path = plot_window_statistics(*windows, report, tmp_path / "w.png")
     assert path is not None and path.read_bytes()[:4] == b"\x89PNG"
     unknown = pool_point_frames("s", _walker(90), RATE, 1)  # clip structure unknown
     rows = [row.name for row in compare_point_clouds(unknown, real, STEP / 2).rows]

@@ -43,7 +43,7 @@ from mmexpert.data.readers import POINT_READERS, PointRecording, RecordingError
 from mmexpert.data.samples import POINT_COLUMNS
 from mmexpert.data.store import DESCRIPTION_FILE, DatasetStore
 from mmexpert.data.store_schema import StoreError
-from mmexpert.eval.window_stats import WINDOW_STATISTICS, WindowPoints, window_statistics
+from mmexpert.eval.window_stats import WINDOW_STATISTICS, window_statistics
 from mmexpert.radar.config import RadarConfig, RadarConfigError
 
 NEAR_RANGE_M = 0.2
@@ -451,10 +451,32 @@ def zero_velocity_tolerance(synthetic: PooledPoints, real: PooledPoints) -> floa
     return 1e-3
 
 
+WindowStatistics = dict[str, np.ndarray]
+"""Per-window statistics of one side (:func:`side_window_statistics`)."""
+
+
+def resolve_zero_velocity_tolerance(
+    synthetic: PooledPoints, real: PooledPoints, given_mps: float | None
+) -> float:
+    """``given_mps``, or :func:`zero_velocity_tolerance` when None [m/s].
+
+    Raises
+    ------
+    RealismError
+        If the tolerance is negative or not finite.
+    """
+    tolerance = zero_velocity_tolerance(synthetic, real) if given_mps is None else given_mps
+    tolerance = float(tolerance)
+    if not (math.isfinite(tolerance) and tolerance >= 0):
+        raise RealismError(f"zero_velocity_tolerance_mps must be >= 0, got {tolerance}")
+    return tolerance
+
+
 def compare_point_clouds(
     synthetic: PooledPoints,
     real: PooledPoints,
     zero_velocity_tolerance_mps: float | None = None,
+    windows: tuple[WindowStatistics, WindowStatistics] | None = None,
 ) -> RealismReport:
     """Compare pooled synthetic and real points.
 
@@ -465,6 +487,9 @@ def compare_point_clouds(
     zero_velocity_tolerance_mps
         |v| [m/s] at or below which a point has zero velocity; default
         :func:`zero_velocity_tolerance`.
+    windows
+        The sides' :func:`side_window_statistics` at that tolerance, when the caller has
+        them already (computed here otherwise).
 
     Returns
     -------
@@ -487,13 +512,12 @@ def compare_point_clouds(
     for side in (synthetic, real):
         if side.num_points == 0:
             raise RealismError(f"{side.name}: no points to compare")
-    tolerance = (
-        zero_velocity_tolerance(synthetic, real)
-        if zero_velocity_tolerance_mps is None
-        else float(zero_velocity_tolerance_mps)
-    )
-    if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise RealismError(f"zero_velocity_tolerance_mps must be >= 0, got {tolerance}")
+    tolerance = resolve_zero_velocity_tolerance(synthetic, real, zero_velocity_tolerance_mps)
+    if windows is None:
+        windows = (
+            side_window_statistics(synthetic, tolerance),
+            side_window_statistics(real, tolerance),
+        )
 
     def moving(side: PooledPoints) -> np.ndarray:
         return np.abs(side.velocity_mps) > tolerance
@@ -537,7 +561,7 @@ def compare_point_clouds(
     a, b = synthetic.intensity_db, real.intensity_db
     rows.append(StatRow("intensity", "dB", _median(a), _median(b), _emd(a, b)))
     rows.append(StatRow("intensity_shape", "dB", 0.0, 0.0, _emd(a - _median(a), b - _median(b))))
-    rows += _window_rows(synthetic, real, tolerance)
+    rows += _window_rows(*windows)
     return RealismReport(
         synthetic_source=synthetic.name,
         real_source=real.name,
@@ -553,27 +577,15 @@ def compare_point_clouds(
     )
 
 
-def side_window_statistics(side: PooledPoints, tolerance_mps: float) -> dict[str, np.ndarray]:
+def side_window_statistics(side: PooledPoints, tolerance_mps: float) -> WindowStatistics:
     """:func:`~mmexpert.eval.window_stats.window_statistics` of one pooled side (empty
     arrays when its clip structure is unknown)."""
     if side.frames_per_clip is None:
         return {name: np.zeros(0) for name in WINDOW_STATISTICS}
-    points = WindowPoints(
-        side.x_m,
-        side.y_m,
-        side.z_m,
-        side.range_m,
-        side.velocity_mps,
-        side.points_per_frame,
-        side.frames_per_clip,
-        side.frame_rate_hz,
-    )
-    return window_statistics(points, tolerance_mps)
+    return window_statistics(side, tolerance_mps)
 
 
-def _window_rows(synthetic: PooledPoints, real: PooledPoints, tolerance: float) -> list[StatRow]:
-    a = side_window_statistics(synthetic, tolerance)
-    b = side_window_statistics(real, tolerance)
+def _window_rows(a: WindowStatistics, b: WindowStatistics) -> list[StatRow]:
     rows = []
     for name, unit in WINDOW_STATISTICS.items():
         x, y = a[name][np.isfinite(a[name])], b[name][np.isfinite(b[name])]
@@ -586,10 +598,11 @@ def _window_rows(synthetic: PooledPoints, real: PooledPoints, tolerance: float) 
 
 
 def plot_window_statistics(
-    synthetic: PooledPoints, real: PooledPoints, report: RealismReport, path: str | Path
+    synthetic: WindowStatistics, real: WindowStatistics, report: RealismReport, path: str | Path
 ) -> Path | None:
     """One PNG of overlaid synthetic and real window histograms (density), one panel per
-    window statistic, each titled with its EMD; None when no window statistic exists."""
+    window statistic (the sides' :func:`side_window_statistics`), each titled with its EMD;
+    None when no window statistic exists."""
     names = [name for name in WINDOW_STATISTICS if _has_row(report, f"window_{name}")]
     if not names:
         return None
@@ -598,9 +611,7 @@ def plot_window_statistics(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tolerance = report.zero_velocity_tolerance_mps
-    a = side_window_statistics(synthetic, tolerance)
-    b = side_window_statistics(real, tolerance)
+    a, b = synthetic, real
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     columns = 3
@@ -755,11 +766,16 @@ def realism_report(
     """
     synthetic = load_synthetic_points(synthetic_source, limit)
     real = load_real_points(real_source)
-    report = compare_point_clouds(synthetic, real, zero_velocity_tolerance_mps)
+    tolerance = resolve_zero_velocity_tolerance(synthetic, real, zero_velocity_tolerance_mps)
+    windows = (
+        side_window_statistics(synthetic, tolerance),
+        side_window_statistics(real, tolerance),
+    )
+    report = compare_point_clouds(synthetic, real, tolerance, windows)
     if out_dir is None:
         return report, None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "realism.json").write_text(report.to_json() + "\n")
-    plot_window_statistics(synthetic, real, report, out / "realism_windows.png")
+    plot_window_statistics(*windows, report, out / "realism_windows.png")
     return report, plot_realism(synthetic, real, report, out / "realism.png")

@@ -26,7 +26,7 @@ halves). Nothing here reads a label.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -44,13 +44,13 @@ WINDOW_STATISTICS: dict[str, str] = {
 """Statistic name -> unit, in report order."""
 
 
-@dataclass(frozen=True)
-class WindowPoints:
-    """One side's points with the frame and clip structure needed to cut windows.
+class WindowPoints(Protocol):
+    """One side's points with the frame and clip structure needed to cut windows (a
+    :class:`~mmexpert.eval.realism.PooledPoints` whose clips are known is one).
 
     Attributes
     ----------
-    x_m, y_m, z_m, range_m, velocity_mps : float64 [N]
+    x_m, y_m, z_m, velocity_mps : float64 [N]
         Radar local frame (x right, y boresight, z up) [m] and radial velocity [m/s],
         grouped by frame in time order, clip after clip.
     points_per_frame : int64 [F]
@@ -64,7 +64,6 @@ class WindowPoints:
     x_m: np.ndarray
     y_m: np.ndarray
     z_m: np.ndarray
-    range_m: np.ndarray
     velocity_mps: np.ndarray
     points_per_frame: np.ndarray
     frames_per_clip: np.ndarray
