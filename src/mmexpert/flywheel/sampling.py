@@ -81,7 +81,7 @@ def revised_activity(settings: ClassPlan) -> Activity:
 
 def wider_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> SceneSpec:
     """Scene randomization beyond the planner's: radar 0.6-2.0 m high, tilted -0.35 to
-    +0.15 rad, noise figure -2 to +8 dB, 0-8 pieces of furniture, a side or back wall."""
+    +0.15 rad, noise figure -2 to +20 dB, 0-8 pieces of furniture, a side or back wall."""
     width = max(_round(rng.uniform(3.0, 9.0), 1), _round(2 * abs(start_xy_m[0]) + 1.5, 1))
     depth = _round(max(start_xy_m[1] + 1.5, rng.uniform(4.5, 12.0)), 1)
     room = RoomSpec(
@@ -94,7 +94,7 @@ def wider_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> Sc
     return SceneSpec(
         mount_height_m=_round(rng.uniform(0.6, 2.0), 2),
         tilt_rad=_round(rng.uniform(-0.35, 0.15), 3),
-        noise_figure_offset_db=_round(rng.uniform(-2.0, 8.0), 1),
+        noise_figure_offset_db=_round(rng.uniform(-2.0, 20.0), 1),
         room=room,
     )
 

@@ -51,7 +51,7 @@ class SceneSpec(BaseModel):
     mount_height_m: float = Field(1.0, ge=0.2, le=3.0, description="radar height [m]")
     tilt_rad: float = Field(0.0, ge=-0.6, le=0.6, description="radar pitch, + up [rad]")
     noise_figure_offset_db: float = Field(
-        0.0, ge=-6.0, le=12.0, description="added to the device's noise figure [dB]"
+        0.0, ge=-6.0, le=24.0, description="added to the device's noise figure [dB]"
     )
     # A named room of mmexpert.data.simulation ("empty", "demo") or a parametric one.
     room: Literal["empty", "demo"] | RoomSpec = "empty"
