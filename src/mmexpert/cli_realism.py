@@ -1,9 +1,11 @@
-"""``mmexpert realism``: synthetic against real point-cloud statistics, side by side.
+"""``mmexpert realism``: synthetic against real point-cloud statistics, side by side, and
+``mmexpert calibrate``: the link budget that brings them closest.
 
-The lead's ``cli.py`` registers it::
+The lead's ``cli.py`` registers them::
 
-    from mmexpert.cli_realism import realism_command
+    from mmexpert.cli_realism import calibrate_command, realism_command
     app.command("realism")(realism_command)
+    app.command("calibrate")(calibrate_command)
 
 Real recordings are pooled without labels (see :mod:`mmexpert.eval.realism`).
 """
@@ -17,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail
+from mmexpert.cli_common import console, fail, load_radar_or_exit
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -98,6 +100,97 @@ def realism_command(
         console.print(f"real data skipped: {skipped}")
     if plot is not None:
         console.print(f"plot: {plot}")
+
+
+def _floats(text: str, option: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise fail(f"{option} takes comma-separated numbers, got {text!r}") from None
+
+
+def calibrate_command(
+    plan: Annotated[Path, typer.Option("--plan", help="Plan file whose programs are simulated.")],
+    radar: Annotated[
+        str, typer.Option("--radar", help="Preset or TI .cfg of the real recordings' radar.")
+    ],
+    real: Annotated[
+        str, typer.Option("--real", help="READER:DIR of unlabelled real recordings (pooled).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the stores, calibration.json and .png.")
+    ],
+    offsets: Annotated[
+        str, typer.Option("--offsets", help="Noise-figure offsets to try [dB], comma-separated.")
+    ] = "0,4,8,12,16",
+    count: Annotated[
+        int, typer.Option("--count", min=1, help="Programs simulated per offset (all classes).")
+    ] = 50,
+    statistics: Annotated[
+        str, typer.Option("--statistics", help="Window statistics summed in the distance.")
+    ] = "frames_with_movers,fast_mover_fraction,movers_per_frame",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Parallel workers.")] = 2,
+    no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Find the noise-figure offset whose simulated windows look most like real ones.
+
+    The same programs are simulated at every offset; reruns resume. No label is read.
+    """
+    from mmexpert.data.engine import EngineError, PlanFileError, load_specs
+    from mmexpert.eval.calibrate import (
+        CalibrationError,
+        balanced_subset,
+        calibrate_link_budget,
+    )
+    from mmexpert.eval.realism import RealismError
+
+    radar_config = load_radar_or_exit(radar)
+    try:
+        specs = balanced_subset(load_specs(plan), count)
+        calibration = calibrate_link_budget(
+            specs,
+            radar_config,
+            real,
+            out,
+            _floats(offsets, "--offsets"),
+            [name.strip() for name in statistics.split(",") if name.strip()],
+            workers=workers,
+            progress=not no_progress,
+        )
+    except (PlanFileError, EngineError, CalibrationError, RealismError) as error:
+        raise fail(str(error)) from None
+    if as_json:
+        print(calibration.to_json())
+        return
+    table = Table(
+        title=(
+            f"link budget: {len(specs)} programs per offset against "
+            f"{calibration.real_windows} real windows (labels unused)"
+        )
+    )
+    table.add_column("offset [dB]", justify="right")
+    for name in calibration.statistics:
+        table.add_column(f"{name} (EMD)", justify="right")
+    table.add_column("distance", justify="right")
+    for result in calibration.results:
+        table.add_row(
+            f"{result.offset_db:+.1f}",
+            *(
+                f"{result.synthetic_median[name]:.3g} ({result.emd[name]:.3g})"
+                for name in calibration.statistics
+            ),
+            f"{result.distance:.3f}",
+        )
+    table.add_row(
+        "real", *(f"{calibration.real_median[n]:.3g}" for n in calibration.statistics), ""
+    )
+    console.print(table)
+    console.print(
+        f"best noise-figure offset: {calibration.best.offset_db:+.1f} dB "
+        f"(medians per window; distance = sum of EMD / std of the real windows)"
+    )
+    console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
 
 
 if __name__ == "__main__":

@@ -427,7 +427,8 @@ def load_real_points(spec: str) -> PooledPoints:
 # ----------------------------------------------------------------------------- comparing
 
 
-def _emd(a: np.ndarray, b: np.ndarray) -> float:
+def emd(a: np.ndarray, b: np.ndarray) -> float:
+    """Earth mover's distance of two samples (NaN if either is empty)."""
     if a.size == 0 or b.size == 0:
         return math.nan
     return float(wasserstein_distance(a, b))
@@ -529,7 +530,7 @@ def compare_point_clouds(
             "points",
             float(synthetic.points_per_frame.mean()),
             float(real.points_per_frame.mean()),
-            _emd(synthetic.points_per_frame, real.points_per_frame),
+            emd(synthetic.points_per_frame, real.points_per_frame),
         ),
         StatRow("frame_rate", "Hz", synthetic.frame_rate_hz, real.frame_rate_hz),
         StatRow("zero_velocity_fraction", "fraction", 1 - s_moving.mean(), 1 - r_moving.mean()),
@@ -542,25 +543,25 @@ def compare_point_clouds(
     ]
     for name, attribute in (("x", "x_m"), ("y", "y_m"), ("z", "z_m"), ("range", "range_m")):
         a, b = getattr(synthetic, attribute), getattr(real, attribute)
-        rows.append(StatRow(name, "m", _median(a), _median(b), _emd(a, b)))
+        rows.append(StatRow(name, "m", _median(a), _median(b), emd(a, b)))
     a, b = synthetic.range_m[s_moving], real.range_m[r_moving]
-    rows.append(StatRow("range_moving", "m", _median(a), _median(b), _emd(a, b)))
+    rows.append(StatRow("range_moving", "m", _median(a), _median(b), emd(a, b)))
     rows.append(
         StatRow(
             "velocity",
             "m/s",
             _median(np.abs(synthetic.velocity_mps)),
             _median(np.abs(real.velocity_mps)),
-            _emd(synthetic.velocity_mps, real.velocity_mps),
+            emd(synthetic.velocity_mps, real.velocity_mps),
         )
     )
     a, b = synthetic.velocity_mps[s_moving], real.velocity_mps[r_moving]
     rows.append(
-        StatRow("velocity_moving", "m/s", _median(np.abs(a)), _median(np.abs(b)), _emd(a, b))
+        StatRow("velocity_moving", "m/s", _median(np.abs(a)), _median(np.abs(b)), emd(a, b))
     )
     a, b = synthetic.intensity_db, real.intensity_db
-    rows.append(StatRow("intensity", "dB", _median(a), _median(b), _emd(a, b)))
-    rows.append(StatRow("intensity_shape", "dB", 0.0, 0.0, _emd(a - _median(a), b - _median(b))))
+    rows.append(StatRow("intensity", "dB", _median(a), _median(b), emd(a, b)))
+    rows.append(StatRow("intensity_shape", "dB", 0.0, 0.0, emd(a - _median(a), b - _median(b))))
     rows += _window_rows(*windows)
     return RealismReport(
         synthetic_source=synthetic.name,
@@ -590,7 +591,7 @@ def _window_rows(a: WindowStatistics, b: WindowStatistics) -> list[StatRow]:
     for name, unit in WINDOW_STATISTICS.items():
         x, y = a[name][np.isfinite(a[name])], b[name][np.isfinite(b[name])]
         if x.size and y.size:
-            rows.append(StatRow(f"window_{name}", unit, _median(x), _median(y), _emd(x, y)))
+            rows.append(StatRow(f"window_{name}", unit, _median(x), _median(y), emd(x, y)))
     return rows
 
 
@@ -633,10 +634,10 @@ def plot_window_statistics(
         f"2 s windows in the person frame: {len(a[names[0]])} synthetic, "
         f"{len(b[names[0]])} real (pooled, labels unused)"
     )
-    return _save_figure(figure, axes, title, path)
+    return save_figure(figure, axes, title, path)
 
 
-def _save_figure(figure: Any, axes: Any, title: str, path: Path) -> Path:
+def save_figure(figure: Any, axes: Any, title: str, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     axes.flat[0].legend()
@@ -704,8 +705,8 @@ def plot_realism(
             bins = np.linspace(low, high, 61)
         ax.hist(a, bins=bins, density=True, alpha=0.55, label="synthetic", color="tab:blue")
         ax.hist(b, bins=bins, density=True, alpha=0.55, label="real", color="tab:orange")
-        emd = emds[attribute]
-        ax.set_title(f"{title}  (EMD {emd:.3g} {unit})" if emd is not None else title)
+        distance = emds[attribute]
+        ax.set_title(f"{title}  (EMD {distance:.3g} {unit})" if distance is not None else title)
         ax.set_xlabel(f"{title} [{unit}]")
         ax.set_ylabel("density")
         if attribute in ("velocity_mps", "points_per_frame"):
@@ -732,7 +733,7 @@ def plot_realism(
         f"{synthetic.num_points} points)   real: {real.name.split(':')[0]} pooled "
         f"({real.clips} recordings, {real.num_points} points, labels unused)"
     )
-    return _save_figure(figure, axes, title, path)
+    return save_figure(figure, axes, title, path)
 
 
 def realism_report(

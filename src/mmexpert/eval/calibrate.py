@@ -1,0 +1,277 @@
+"""Link-budget calibration from unlabelled real recordings.
+
+How strongly a device sees a person depends on numbers no datasheet states: body
+reflectivity at 77 GHz, antenna gain off boresight, IF-filter and ADC losses, how the
+firmware scales its detection threshold. Together they shift every return's SNR by the same
+few dB, and that shift decides what a point model sees: how many limb returns pass CFAR
+and how fast the detected movers are. The simulator folds all of it into one knob, the
+noise-figure offset of :class:`~mmexpert.plan.spec.SceneSpec`.
+
+:func:`calibrate_link_budget` simulates the same programs at several offsets, cuts both
+sides into the models' windows (:mod:`mmexpert.eval.window_stats`) and measures, per offset
+and statistic, the earth mover's distance to the pooled real windows. The distance of an
+offset is the sum over the chosen statistics of EMD / (standard deviation of the real
+windows), so statistics in different units weigh alike. No label is read: real recordings
+are pooled as in :func:`~mmexpert.eval.realism.load_real_points`.
+
+Every offset's clips go to their own store under ``out_dir``; a rerun skips what is stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mmexpert.data.engine import Executor, generate
+from mmexpert.eval.realism import (
+    RealismError,
+    emd,
+    load_real_points,
+    load_store_points,
+    resolve_zero_velocity_tolerance,
+    save_figure,
+    side_window_statistics,
+)
+from mmexpert.eval.window_stats import WINDOW_STATISTICS
+from mmexpert.plan.spec import SampleSpec, SceneSpec
+from mmexpert.radar.config import RadarConfig
+
+CALIBRATION_STATISTICS = ("frames_with_movers", "fast_mover_fraction", "movers_per_frame")
+"""Window statistics the link budget moves most (see the module docstring)."""
+
+DEFAULT_OFFSETS_DB = (0.0, 4.0, 8.0, 12.0, 16.0)
+"""Noise-figure offsets tried by default [dB]."""
+
+
+@dataclass(frozen=True)
+class OffsetResult:
+    """The comparison at one noise-figure offset."""
+
+    offset_db: float  # noise-figure offset every clip was simulated with [dB]
+    clips: int  # synthetic clips compared
+    windows: int  # synthetic windows compared
+    synthetic_median: dict[str, float]  # statistic -> median over the synthetic windows
+    emd: dict[str, float]  # statistic -> EMD to the real windows (its unit)
+    distance: float  # sum of EMD / std of the real windows (dimensionless)
+
+
+@dataclass(frozen=True)
+class LinkBudgetCalibration:
+    """Every offset's comparison and the best one."""
+
+    real_source: str
+    real_recordings: int
+    real_windows: int
+    statistics: tuple[str, ...]
+    real_median: dict[str, float]
+    real_std: dict[str, float]
+    results: tuple[OffsetResult, ...]
+
+    @property
+    def best(self) -> OffsetResult:
+        """The offset with the smallest distance."""
+        return min(self.results, key=lambda result: result.distance)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["best_offset_db"] = self.best.offset_db
+        return json.dumps(data, indent=1)
+
+
+class CalibrationError(ValueError):
+    """Calibration inputs that cannot work (no offsets, unknown statistic, no windows)."""
+
+
+def with_noise_figure_offset(specs: Sequence[SampleSpec], offset_db: float) -> list[SampleSpec]:
+    """``specs`` with every scene's noise-figure offset set to ``offset_db`` [dB].
+
+    Raises
+    ------
+    CalibrationError
+        If the offset is outside what :class:`~mmexpert.plan.spec.SceneSpec` accepts.
+    """
+    field = SceneSpec.model_fields["noise_figure_offset_db"]
+    low, high = (
+        next(m.ge for m in field.metadata if hasattr(m, "ge")),
+        next(m.le for m in field.metadata if hasattr(m, "le")),
+    )
+    if not low <= offset_db <= high:
+        raise CalibrationError(
+            f"noise-figure offset {offset_db} dB is outside the scene's range [{low}, {high}] dB"
+        )
+    return [
+        spec.model_copy(
+            update={"scene": spec.scene.model_copy(update={"noise_figure_offset_db": offset_db})}
+        )
+        for spec in specs
+    ]
+
+
+def balanced_subset(specs: Sequence[SampleSpec], count: int) -> list[SampleSpec]:
+    """Up to ``count`` specs taken in turn from each activity (plan order within one), so a
+    small calibration set still holds every activity."""
+    by_activity: dict[str, list[SampleSpec]] = {}
+    for spec in specs:
+        by_activity.setdefault(spec.activity, []).append(spec)
+    interleaved = itertools.chain.from_iterable(itertools.zip_longest(*by_activity.values()))
+    return [spec for spec in interleaved if spec is not None][:count]
+
+
+def _finite(values: np.ndarray) -> np.ndarray:
+    return values[np.isfinite(values)]
+
+
+def _check_statistics(statistics: Sequence[str]) -> tuple[str, ...]:
+    unknown = [name for name in statistics if name not in WINDOW_STATISTICS]
+    if unknown or not statistics:
+        raise CalibrationError(
+            f"choose statistics among {list(WINDOW_STATISTICS)}, got {list(statistics)}"
+        )
+    return tuple(statistics)
+
+
+def calibrate_link_budget(
+    specs: Sequence[SampleSpec],
+    radar: RadarConfig,
+    real_source: str,
+    out_dir: str | Path,
+    offsets_db: Sequence[float] = DEFAULT_OFFSETS_DB,
+    statistics: Sequence[str] = CALIBRATION_STATISTICS,
+    workers: int = 2,
+    executor: Executor = "process",
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> LinkBudgetCalibration:
+    """Simulate ``specs`` at every offset and compare their windows with the real ones.
+
+    Parameters
+    ----------
+    specs
+        The programs to simulate (all of them, at every offset).
+    radar
+        The radar of the real recordings.
+    real_source
+        ``READER:DIR`` of unlabelled real recordings (pooled).
+    out_dir
+        Folder for one store per offset (``offset_+12.0dB``), ``calibration.json`` and
+        ``calibration.png``; reruns resume.
+    offsets_db
+        Noise-figure offsets to try [dB].
+    statistics
+        Window statistics the distance sums (:data:`CALIBRATION_STATISTICS`).
+    workers, executor, progress
+        As for :func:`~mmexpert.data.engine.generate`.
+    log
+        Called with one line per offset.
+
+    Raises
+    ------
+    CalibrationError
+        For no specs or offsets, an unknown statistic or an offset out of range.
+    RealismError
+        If the real recordings cannot be read or give no window.
+    """
+    statistics = _check_statistics(statistics)
+    if not specs or not offsets_db:
+        raise CalibrationError("calibration needs at least one spec and one offset")
+    offset_specs = [with_noise_figure_offset(specs, float(o)) for o in offsets_db]  # checks all
+    out = Path(out_dir)
+    real = load_real_points(real_source)
+    real_windows: dict[str, np.ndarray] | None = None
+    results = []
+    for offset, batch in zip(offsets_db, offset_specs, strict=True):
+        store_dir = out / f"offset_{float(offset):+.1f}dB"
+        report = generate(batch, radar, store_dir, executor, workers, progress=progress)
+        if report.failed:
+            raise CalibrationError(f"{len(report.failed)} clips failed at {offset} dB")
+        synthetic = load_store_points(store_dir)
+        tolerance = resolve_zero_velocity_tolerance(synthetic, real, None)
+        if real_windows is None:  # the tolerance is the radar's, the same at every offset
+            real_windows = side_window_statistics(real, tolerance)
+            if not len(real_windows[statistics[0]]):
+                raise RealismError(f"{real_source}: no recording is one window long")
+            real_std = {n: float(np.std(_finite(real_windows[n]))) for n in statistics}
+        windows = side_window_statistics(synthetic, tolerance)
+        distances = {n: emd(_finite(windows[n]), _finite(real_windows[n])) for n in statistics}
+        result = OffsetResult(
+            offset_db=float(offset),
+            clips=len(batch),
+            windows=len(windows[statistics[0]]),
+            synthetic_median={n: float(np.median(_finite(windows[n]))) for n in statistics},
+            emd=distances,
+            distance=float(sum(distances[n] / (real_std[n] or 1.0) for n in statistics)),
+        )
+        results.append(result)
+        if log is not None:
+            log(f"offset {result.offset_db:+.1f} dB: distance {result.distance:.3f}")
+    assert real_windows is not None
+    calibration = LinkBudgetCalibration(
+        real_source=real_source,
+        real_recordings=real.clips,
+        real_windows=len(real_windows[statistics[0]]),
+        statistics=statistics,
+        real_median={n: float(np.median(_finite(real_windows[n]))) for n in statistics},
+        real_std=real_std,
+        results=tuple(results),
+    )
+    (out / "calibration.json").write_text(calibration.to_json() + "\n")
+    plot_calibration(calibration, out / "calibration.png")
+    return calibration
+
+
+def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Path:
+    """One panel per statistic (synthetic median against offset, the real median as a
+    line) and one of the distance, the best offset marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = calibration.statistics
+    offsets = [r.offset_db for r in calibration.results]
+    figure, axes = plt.subplots(1, len(names) + 1, figsize=(3.6 * (len(names) + 1), 3.2))
+    for axis, name in zip(axes, names, strict=False):
+        axis.plot(
+            offsets,
+            [r.synthetic_median[name] for r in calibration.results],
+            "o-",
+            label="synthetic",
+        )
+        axis.axhline(calibration.real_median[name], color="tab:orange", label="real")
+        axis.set(
+            title=name,
+            xlabel="noise-figure offset [dB]",
+            ylabel=f"median ({WINDOW_STATISTICS[name]})",
+        )
+    axes[0].legend()
+    best = calibration.best
+    axes[-1].plot(offsets, [r.distance for r in calibration.results], "o-", color="k")
+    axes[-1].plot([best.offset_db], [best.distance], "*", color="tab:red", markersize=14)
+    axes[-1].set(
+        title=f"distance (best {best.offset_db:+.1f} dB)",
+        xlabel="noise-figure offset [dB]",
+        ylabel="sum of EMD / real std",
+    )
+    title = (
+        f"link budget: {best.clips} programs per offset against {calibration.real_windows} "
+        f"real windows ({calibration.real_recordings} recordings, labels unused)"
+    )
+    return save_figure(figure, axes, title, Path(path))
+
+
+__all__ = [
+    "CALIBRATION_STATISTICS",
+    "DEFAULT_OFFSETS_DB",
+    "CalibrationError",
+    "LinkBudgetCalibration",
+    "OffsetResult",
+    "balanced_subset",
+    "calibrate_link_budget",
+    "plot_calibration",
+    "with_noise_figure_offset",
+]

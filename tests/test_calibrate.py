@@ -1,0 +1,157 @@
+"""Link-budget calibration: the offset that simulated the "real" recordings is recovered.
+
+The real side here is simulated by the test itself at a known noise-figure offset and written
+in the RadHAR text format, so the right answer is known. Nothing reads the shared RadHAR
+sample.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from mmexpert.cli import app
+from mmexpert.data.engine import generate, load_specs
+from mmexpert.data.store import DatasetStore
+from mmexpert.eval.calibrate import (
+    CalibrationError,
+    balanced_subset,
+    calibrate_link_budget,
+    with_noise_figure_offset,
+)
+from mmexpert.plan.spec import SampleSpec
+from mmexpert.radar.presets import load_radar
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+PLAN_SMALL = REPO_ROOT / "examples" / "plan_small.json"
+RADAR = "iwr1443-radhar"
+TRUE_OFFSET_DB = 12.0
+
+
+def _three_second_specs() -> list[SampleSpec]:
+    """A walker and a squatter, 3 s each (4 windows of 2 s every 1/3 s)."""
+    specs = [s for s in load_specs(PLAN_SMALL) if s.activity in ("walk_forward", "squat")]
+    out = []
+    for spec in specs:
+        program = spec.program.model_dump(mode="json")
+        program["segments"][0]["duration_s"] = 3.0
+        out.append(SampleSpec.model_validate({**spec.model_dump(mode="json"), "program": program}))
+    return out
+
+
+def _write_store_as_radhar(store_dir: Path, out_dir: Path, rate_hz: float) -> None:
+    """Every clip of a store as a ti_mmwave_rospkg text dump (x forward, y left)."""
+    with DatasetStore.open(store_dir) as store:
+        for number, record in enumerate(store.records()):
+            sample = store.read_record(record, arrays=["points", "points_per_frame"])
+            table, counts = sample.arrays["points"], sample.arrays["points_per_frame"]
+            assert counts.min() > 0, "the ROS format cannot hold an empty frame"
+            lines, offsets, seq = [], np.concatenate([[0], np.cumsum(counts)]), 0
+            for frame in range(len(counts)):
+                secs, nsecs = divmod(round(1e9 * (1000.0 + frame / rate_hz)), 10**9)
+                for point_id, row in enumerate(table[offsets[frame] : offsets[frame + 1]]):
+                    x, y, z, velocity, snr = (float(v) for v in row[:5])
+                    lines += [
+                        "header: ",
+                        f"  seq: {seq}",  # one message per point
+                        "  stamp: ",
+                        f"    secs: {secs}",
+                        f"    nsecs: {nsecs}",
+                        '  frame_id: "ti_mmwave"',
+                        f"point_id: {point_id}",
+                        f"x: {y!r}",
+                        f"y: {-x!r}",
+                        f"z: {z!r}",
+                        f"range: {np.sqrt(x * x + y * y + z * z)}",
+                        f"velocity: {velocity!r}",
+                        "doppler_bin: 0",
+                        "bearing: 0.0",
+                        f"intensity: {snr!r}",
+                        "---",
+                    ]
+                    seq += 1
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / f"clip_{number}.txt").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def real_dir(tmp_path_factory) -> Path:
+    """Recordings simulated at TRUE_OFFSET_DB."""
+    root = tmp_path_factory.mktemp("calibrate")
+    radar = load_radar(RADAR)
+    specs = with_noise_figure_offset(_three_second_specs(), TRUE_OFFSET_DB)
+    generate(specs, radar, root / "real_store", executor="serial", progress=False)
+    _write_store_as_radhar(root / "real_store", root / "real", radar.frame_rate_hz)
+    return root / "real"
+
+
+def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Path) -> None:
+    calibration = calibrate_link_budget(
+        _three_second_specs(),
+        load_radar(RADAR),
+        f"radhar:{real_dir}",
+        tmp_path,
+        offsets_db=(0.0, TRUE_OFFSET_DB),
+        executor="serial",
+        progress=False,
+    )
+    assert calibration.real_recordings == 2 and calibration.real_windows == 8
+    at_zero, at_true = calibration.results
+    assert calibration.best.offset_db == TRUE_OFFSET_DB
+    assert at_true.distance == pytest.approx(0.0, abs=1e-9)  # the same clips on both sides
+    assert at_zero.distance > 0.1
+    # more limb returns pass CFAR at the datasheet's link budget
+    assert at_zero.synthetic_median["movers_per_frame"] > at_true.synthetic_median[
+        "movers_per_frame"
+    ]
+    saved = json.loads((tmp_path / "calibration.json").read_text())
+    assert saved["best_offset_db"] == TRUE_OFFSET_DB
+    assert (tmp_path / "calibration.png").stat().st_size > 10_000
+    # a rerun resumes: nothing is simulated again and the answer is the same
+    again = calibrate_link_budget(
+        _three_second_specs(),
+        load_radar(RADAR),
+        f"radhar:{real_dir}",
+        tmp_path,
+        offsets_db=(0.0, TRUE_OFFSET_DB),
+        executor="serial",
+        progress=False,
+    )
+    assert again == calibration
+
+
+def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:
+    specs = _three_second_specs()
+    with pytest.raises(CalibrationError, match="outside the scene's range"):
+        with_noise_figure_offset(specs, 40.0)
+    radar = load_radar(RADAR)
+    with pytest.raises(CalibrationError, match="choose statistics"):
+        calibrate_link_budget(specs, radar, "radhar:x", tmp_path, statistics=["loudness"])
+    with pytest.raises(CalibrationError, match="at least one"):
+        calibrate_link_budget(specs, radar, "radhar:x", tmp_path, offsets_db=())
+
+
+def test_balanced_subset_takes_every_activity_in_turn() -> None:
+    specs = load_specs(PLAN_SMALL)
+    doubled = [*specs, *specs]  # walk, wave, squat, fall, walk, wave, squat, fall
+    subset = balanced_subset(sorted(doubled, key=lambda s: s.activity), 5)
+    assert [s.activity for s in subset] == [
+        "fall_forward",
+        "squat",
+        "walk_forward",
+        "wave",
+        "fall_forward",
+    ]
+
+
+def test_cli_refuses_bad_offsets_and_a_missing_real_folder(tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["calibrate", "--plan", str(PLAN_SMALL), "--radar", RADAR, "--out", str(tmp_path)]
+    result = runner.invoke(app, [*base, "--real", "radhar:/nonexistent", "--offsets", "0,x"])
+    assert result.exit_code == 2 and "comma-separated numbers" in result.output
+    result = runner.invoke(app, [*base, "--real", "radhar:/nonexistent"])
+    assert result.exit_code == 2 and "no such file or folder" in result.output
