@@ -105,9 +105,9 @@ def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Pat
     assert at_true.distance == pytest.approx(0.0, abs=1e-9)  # the same clips on both sides
     assert at_zero.distance > 0.1
     # more limb returns pass CFAR at the datasheet's link budget
-    assert at_zero.synthetic_median["movers_per_frame"] > at_true.synthetic_median[
-        "movers_per_frame"
-    ]
+    assert (
+        at_zero.synthetic_median["movers_per_frame"] > at_true.synthetic_median["movers_per_frame"]
+    )
     saved = json.loads((tmp_path / "calibration.json").read_text())
     assert saved["best_offset_db"] == TRUE_OFFSET_DB
     assert (tmp_path / "calibration.png").stat().st_size > 10_000
