@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from mmexpert.data.engine import Executor, generate
 from mmexpert.eval.realism import (
@@ -95,15 +96,11 @@ def with_noise_figure_offset(specs: Sequence[SampleSpec], offset_db: float) -> l
     CalibrationError
         If the offset is outside what :class:`~mmexpert.plan.spec.SceneSpec` accepts.
     """
-    field = SceneSpec.model_fields["noise_figure_offset_db"]
-    low, high = (
-        next(m.ge for m in field.metadata if hasattr(m, "ge")),
-        next(m.le for m in field.metadata if hasattr(m, "le")),
-    )
-    if not low <= offset_db <= high:
-        raise CalibrationError(
-            f"noise-figure offset {offset_db} dB is outside the scene's range [{low}, {high}] dB"
-        )
+    try:
+        SceneSpec(noise_figure_offset_db=offset_db)
+    except ValidationError as error:
+        reason = error.errors()[0]["msg"]
+        raise CalibrationError(f"noise-figure offset {offset_db} dB: {reason}") from None
     return [
         spec.model_copy(
             update={"scene": spec.scene.model_copy(update={"noise_figure_offset_db": offset_db})}
