@@ -634,3 +634,30 @@ def test_every_primitive_has_its_own_caption_phrase_and_action_stems():
         assert phrase != name.replace("_", " "), name
         assert ACTION_STEMS.get(name), name
         assert any(stem in phrase for stem in ACTION_STEMS[name]), (name, phrase)
+
+
+def test_noise_figure_span_sets_every_scene_and_bad_spans_are_refused(encoder, tmp_path):
+    backend = ScriptedBackend(good_reply())
+    plan = make_plan(
+        RADHAR, 6, backend, encoder=encoder, progress=False, noise_figure_span_db=(9.0, 9.0)
+    )
+    assert {s.scene.noise_figure_offset_db for s in plan.samples} == {9.0}
+    with pytest.raises(PlanError, match="low end exceeds"):
+        make_plan(RADHAR, 3, backend, encoder=encoder, noise_figure_span_db=(8.0, 2.0))
+    with pytest.raises(PlanError, match="less than or equal to 24"):
+        make_plan(RADHAR, 3, backend, encoder=encoder, noise_figure_span_db=(0.0, 30.0))
+
+    import typer
+    from typer.testing import CliRunner
+
+    from mmexpert.cli_plan import plan_command
+
+    app = typer.Typer()
+    app.command()(plan_command)
+    args = ["--scenario", RADHAR, "--count", "5", "--backend", "echo", "--encoder", "ngram"]
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--noise-figure-db", "3,5"])
+    assert result.exit_code == 0, result.output
+    assert all(3.0 <= s.scene.noise_figure_offset_db <= 5.0 for s in load_plan(out).samples)
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--noise-figure-db", "3"])
+    assert result.exit_code == 2 and "LOW,HIGH" in result.output

@@ -28,10 +28,12 @@ def build_plan(
     seed: int = 0,
     paraphrases: int = 2,
     encoder: str = "minilm",
+    noise_figure_span_db: tuple[float, float] | None = None,
 ):
     """Run the planner for the command line; errors print and exit with status 2."""
     from mmexpert.llm import LLMError, StructuredOutputError, make_backend
     from mmexpert.plan import EncoderUnavailableError, PlanError, make_encoder, make_plan
+    from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB
 
     if replay and cache is None:
         raise fail("--replay needs --cache FILE (the responses to replay)")
@@ -45,6 +47,7 @@ def build_plan(
             encoder=make_encoder(encoder),
             progress=True,
             paraphrases=paraphrases,
+            noise_figure_span_db=noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB,
         )
     except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
         raise fail(str(error)) from None
@@ -82,6 +85,14 @@ def print_plan(plan, out: Path) -> None:
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 
 
+def _span(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise fail(f"--noise-figure-db takes LOW,HIGH in dB, got {text!r}") from None
+    return low, high
+
+
 def plan_command(
     scenario: Annotated[str, typer.Option(help="The application, in a sentence or two.")],
     count: Annotated[int, typer.Option(min=1, help="Number of samples to plan.")],
@@ -102,11 +113,20 @@ def plan_command(
     encoder: Annotated[
         str, typer.Option(help="Sentence encoder: minilm (default) or ngram (lexical).")
     ] = "minilm",
+    noise_figure_db: Annotated[
+        str | None,
+        typer.Option(
+            "--noise-figure-db",
+            help="LOW,HIGH span of the scenes' noise-figure offsets [dB] (default 0,16; "
+            "`mmexpert calibrate` finds a device's).",
+        ),
+    ] = None,
 ) -> None:
     """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
     from mmexpert.plan import save_plan
 
-    plan = build_plan(scenario, count, backend, cache, replay, seed, paraphrases, encoder)
+    span = _span(noise_figure_db) if noise_figure_db is not None else None
+    plan = build_plan(scenario, count, backend, cache, replay, seed, paraphrases, encoder, span)
     save_plan(plan, out)
     print_plan(plan, out)
 

@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from pydantic import ValidationError
 
 from mmexpert.data.engine import Executor, generate
 from mmexpert.eval.realism import (
@@ -39,7 +38,8 @@ from mmexpert.eval.realism import (
     side_window_statistics,
 )
 from mmexpert.eval.window_stats import WINDOW_STATISTICS
-from mmexpert.plan.spec import SampleSpec, SceneSpec
+from mmexpert.plan.planner import PlanError, check_noise_figure_span
+from mmexpert.plan.spec import SampleSpec
 from mmexpert.radar.config import RadarConfig
 
 CALIBRATION_STATISTICS = ("frames_with_movers", "fast_mover_fraction", "movers_per_frame")
@@ -97,10 +97,9 @@ def with_noise_figure_offset(specs: Sequence[SampleSpec], offset_db: float) -> l
         If the offset is outside what :class:`~mmexpert.plan.spec.SceneSpec` accepts.
     """
     try:
-        SceneSpec(noise_figure_offset_db=offset_db)
-    except ValidationError as error:
-        reason = error.errors()[0]["msg"]
-        raise CalibrationError(f"noise-figure offset {offset_db} dB: {reason}") from None
+        check_noise_figure_span((offset_db, offset_db))
+    except PlanError as error:
+        raise CalibrationError(str(error)) from None
     return [
         spec.model_copy(
             update={"scene": spec.scene.model_copy(update={"noise_figure_offset_db": offset_db})}

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mmexpert.llm import (
     CacheMiss,
@@ -51,7 +51,7 @@ from mmexpert.plan.captions import (
     make_qa,
 )
 from mmexpert.plan.encoder import SentenceEncoder, make_encoder
-from mmexpert.plan.programs import sample_program
+from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB, sample_program
 from mmexpert.plan.spec import SampleSpec, SceneSpec
 from mmexpert.plan.strategies import (
     RELEVANCE_WEIGHTS,
@@ -607,6 +607,25 @@ def _sample_seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
+def check_noise_figure_span(span_db: tuple[float, float]) -> None:
+    """Refuse a noise-figure span [dB] that is reversed or that a scene spec cannot hold.
+
+    Raises
+    ------
+    PlanError
+        Naming the bad bound.
+    """
+    low, high = span_db
+    if low > high:
+        raise PlanError(f"noise-figure span {low}..{high} dB: the low end exceeds the high end")
+    for bound in (low, high):
+        try:
+            SceneSpec(noise_figure_offset_db=bound)
+        except ValidationError as error:
+            reason = error.errors()[0]["msg"]
+            raise PlanError(f"noise-figure offset {bound} dB: {reason}") from None
+
+
 def make_plan(
     scenario: str,
     count: int,
@@ -616,6 +635,7 @@ def make_plan(
     progress: bool = True,
     paraphrases: int = 2,
     batch_size: int = 8,
+    noise_figure_span_db: tuple[float, float] = NOISE_FIGURE_OFFSET_SPAN_DB,
 ) -> Plan:
     """Plan ``count`` samples for ``scenario``.
 
@@ -637,6 +657,9 @@ def make_plan(
         LLM paraphrases asked per sample (0: canonical captions only).
     batch_size : int
         Samples drawn and deduplicated together.
+    noise_figure_span_db : (float, float)
+        The scenes' noise-figure offsets are uniform over this span [dB]
+        (``mmexpert calibrate`` finds a device's).
 
     Returns
     -------
@@ -656,6 +679,7 @@ def make_plan(
         raise PlanError("the scenario is empty")
     if seed < 0:
         raise PlanError(f"seed must be >= 0, got {seed}")
+    check_noise_figure_span(noise_figure_span_db)
     encoder = encoder or make_encoder("minilm")
     thresholds = encoder.thresholds
     report = PlanReport(
@@ -703,7 +727,12 @@ def make_plan(
             rng = np.random.default_rng(sample_seed)
             try:
                 program, tags, scene = sample_program(
-                    activity, strategy, rng, widen=widen, population=population
+                    activity,
+                    strategy,
+                    rng,
+                    widen=widen,
+                    population=population,
+                    noise_figure_span_db=noise_figure_span_db,
                 )
             except ProgramError:
                 report.invalid_programs += 1

@@ -180,9 +180,13 @@ def _speed_mps(primitive: str, parameters: dict[str, Any]) -> float:
     return 0.0
 
 
-def sample_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> SceneSpec:
+def sample_scene(
+    start_xy_m: tuple[float, float],
+    rng: np.random.Generator,
+    noise_figure_span_db: tuple[float, float] = NOISE_FIGURE_OFFSET_SPAN_DB,
+) -> SceneSpec:
     """Domain randomization of the surroundings: radar height and tilt, receiver noise
-    figure (:data:`NOISE_FIGURE_OFFSET_SPAN_DB`), room size, an optional reflecting side
+    figure (uniform over ``noise_figure_span_db`` [dB]), room size, an optional reflecting side
     wall (half the rooms), an optional reflecting back wall (a third of the rooms) and 0-8
     pieces of static furniture. The room always contains the person's start with 1.5 m to spare.
 
@@ -208,7 +212,7 @@ def sample_scene(start_xy_m: tuple[float, float], rng: np.random.Generator) -> S
     return SceneSpec(
         mount_height_m=_round(rng.uniform(0.8, 1.5), 2),
         tilt_rad=_round(rng.uniform(-0.2, 0.05), 3),
-        noise_figure_offset_db=_round(rng.uniform(*NOISE_FIGURE_OFFSET_SPAN_DB), 1),
+        noise_figure_offset_db=_round(rng.uniform(*noise_figure_span_db), 1),
         room=room,
     )
 
@@ -219,6 +223,7 @@ def sample_program(
     rng: np.random.Generator,
     widen: bool = False,
     population: str = "any",
+    noise_figure_span_db: tuple[float, float] = NOISE_FIGURE_OFFSET_SPAN_DB,
 ) -> tuple[MotionProgram, list[str], SceneSpec]:
     """Sample one program of ``activity`` under ``strategy``.
 
@@ -235,6 +240,8 @@ def sample_program(
         near-duplicates).
     population : {"any", "elder", "child", "adult"}
         Who the scenario is about (shifts the subjects' age groups).
+    noise_figure_span_db : (float, float)
+        Span of the scene's noise-figure offset [dB] (see :func:`sample_scene`).
 
     Returns
     -------
@@ -339,5 +346,5 @@ def sample_program(
             "segments": segments,
         }
     )
-    scene = sample_scene(start, rng)
+    scene = sample_scene(start, rng, noise_figure_span_db)
     return program, tags, scene
