@@ -90,15 +90,18 @@ def real_dir(tmp_path_factory) -> Path:
 
 
 def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Path) -> None:
-    calibration = calibrate_link_budget(
-        _three_second_specs(),
-        load_radar(RADAR),
-        f"radhar:{real_dir}",
-        tmp_path,
-        offsets_db=(0.0, TRUE_OFFSET_DB),
-        executor="serial",
-        progress=False,
-    )
+    def calibrate():
+        return calibrate_link_budget(
+            _three_second_specs(),
+            load_radar(RADAR),
+            f"radhar:{real_dir}",
+            tmp_path,
+            offsets_db=(0.0, TRUE_OFFSET_DB),
+            executor="serial",
+            progress=False,
+        )
+
+    calibration = calibrate()
     assert calibration.real_recordings == 2 and calibration.real_windows == 8
     at_zero, at_true = calibration.results
     assert calibration.best.offset_db == TRUE_OFFSET_DB
@@ -112,16 +115,7 @@ def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Pat
     assert saved["best_offset_db"] == TRUE_OFFSET_DB
     assert (tmp_path / "calibration.png").stat().st_size > 10_000
     # a rerun resumes: nothing is simulated again and the answer is the same
-    again = calibrate_link_budget(
-        _three_second_specs(),
-        load_radar(RADAR),
-        f"radhar:{real_dir}",
-        tmp_path,
-        offsets_db=(0.0, TRUE_OFFSET_DB),
-        executor="serial",
-        progress=False,
-    )
-    assert again == calibration
+    assert calibrate() == calibration
 
 
 def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:
