@@ -116,6 +116,9 @@ def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Pat
     assert (tmp_path / "calibration.png").stat().st_size > 10_000
     # a rerun resumes: nothing is simulated again and the answer is the same
     assert calibrate() == calibration
+    for offset in ("+0.0", "+12.0"):
+        with DatasetStore.open(tmp_path / f"offset_{offset}dB") as store:
+            assert len(store.records()) == 2  # stored once, not twice
 
 
 def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:
