@@ -177,3 +177,17 @@ def test_run_full_programs_more_clips_and_epochs(tmp_path, real_dir):
     results = check_report(out, real_windows=8)
     assert len(results["training_history"]) == 3
     assert results["synthetic"]["count"] >= 1
+
+
+def test_noise_figure_span_reaches_every_scene_and_a_rerun_must_keep_it(tmp_path, real_dir):
+    out = tmp_path / "run"
+    first = run_cli(*recipe(out, real_dir), "--noise-figure-db", "9,9")
+    assert first.exit_code == 0, first.output
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["noise_figure_span_db"] == [9.0, 9.0]
+    assert {s["scene"]["noise_figure_offset_db"] for s in plan["samples"]} == {9.0}
+    other = run_cli(*recipe(out, real_dir), "--noise-figure-db", "0,16")
+    assert other.exit_code == 2
+    assert "planned with noise-figure offsets 9..9 dB, not 0..16" in text_of(other)
+    default = run_cli(*recipe(out, real_dir))  # the default span is 0..16 dB too
+    assert default.exit_code == 2 and "not 0..16" in text_of(default)

@@ -85,7 +85,8 @@ def print_plan(plan, out: Path) -> None:
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 
 
-def _span(text: str) -> tuple[float, float]:
+def parse_span(text: str) -> tuple[float, float]:
+    """``LOW,HIGH`` [dB] of ``--noise-figure-db``; a bad value exits with status 2."""
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
@@ -125,7 +126,7 @@ def plan_command(
     """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
     from mmexpert.plan import save_plan
 
-    span = _span(noise_figure_db) if noise_figure_db is not None else None
+    span = parse_span(noise_figure_db) if noise_figure_db is not None else None
     plan = build_plan(scenario, count, backend, cache, replay, seed, paraphrases, encoder, span)
     save_plan(plan, out)
     print_plan(plan, out)

@@ -65,6 +65,7 @@ class RunOptions:
     llm: str = "local"  # planner LLM backend (the embedded SmolLM2 by default)
     encoder: str = "minilm"  # planner sentence encoder ("ngram": lexical, no model load)
     paraphrases: int = 2  # LLM paraphrases asked per planned sample (0: captions only)
+    noise_figure_span_db: tuple[float, float] | None = None  # None: the planner's default
     seed: int = 0  # seeds plan, split and training
     window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
     hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
@@ -287,6 +288,7 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
         make_plan,
         save_plan,
     )
+    from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB
 
     started = time.perf_counter()
     path = options.out / "plan.json"
@@ -304,6 +306,13 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 f"{path} was planned for scenario {plan.scenario!r}, count {plan.count}, seed "
                 f"{plan.seed}; use another --out, or delete it to plan again"
             )
+        span = options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB
+        if plan.noise_figure_span_db is not None and tuple(plan.noise_figure_span_db) != span:
+            low, high = plan.noise_figure_span_db
+            raise RecipeError(
+                f"{path} was planned with noise-figure offsets {low:g}..{high:g} dB, not "
+                f"{span[0]:g}..{span[1]:g}; use another --out, or delete it to plan again"
+            )
         note = f"reused {path.name}"
     else:
         llm = _make_backend(options, backend, options.out / "llm_cache.sqlite")
@@ -316,6 +325,7 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 encoder=make_encoder(options.encoder),
                 progress=options.progress,
                 paraphrases=options.paraphrases,
+                noise_figure_span_db=options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB,
             )
         except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
             raise RecipeError(str(error)) from None

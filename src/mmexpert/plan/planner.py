@@ -197,6 +197,8 @@ class Plan(BaseModel):
     count: int
     seed: int
     population: Population = "any"  # who the subjects mostly are
+    # span of the scenes' noise-figure offsets [dB]; None: planned before it was recorded
+    noise_figure_span_db: tuple[float, float] | None = None
     vocabulary: Vocabulary
     strategies: list[StrategyWeight]
     subtasks: list[Subtask]
@@ -828,6 +830,7 @@ def make_plan(
         count=count,
         seed=seed,
         population=population,
+        noise_figure_span_db=noise_figure_span_db,
         vocabulary=vocabulary,
         strategies=strategies,
         subtasks=subtasks,
