@@ -152,3 +152,15 @@ def test_cli_refuses_bad_offsets_and_a_missing_real_folder(tmp_path: Path) -> No
     assert result.exit_code == 2 and "comma-separated numbers" in result.output
     result = runner.invoke(app, [*base, "--real", "radhar:/nonexistent"])
     assert result.exit_code == 2 and "no such file or folder" in result.output
+
+
+def test_an_offset_without_movers_never_wins() -> None:
+    from mmexpert.eval.calibrate import LinkBudgetCalibration, OffsetResult
+
+    def result(offset: float, distance: float) -> OffsetResult:
+        return OffsetResult(offset, 1, 1, {}, {}, distance)
+
+    calibration = LinkBudgetCalibration(
+        "radhar:x", 1, 1, ("movers_per_frame",), {}, {}, (result(0, float("nan")), result(4, 2.0))
+    )
+    assert calibration.best.offset_db == 4

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -75,8 +76,10 @@ class LinkBudgetCalibration:
 
     @property
     def best(self) -> OffsetResult:
-        """The offset with the smallest distance."""
-        return min(self.results, key=lambda result: result.distance)
+        """The offset with the smallest distance (NaN, where a side had no mover, loses)."""
+        return min(
+            self.results, key=lambda r: r.distance if math.isfinite(r.distance) else math.inf
+        )
 
     def to_json(self) -> str:
         data = asdict(self)
