@@ -1,4 +1,5 @@
-"""What every ``mmexpert`` sub-command shares: consoles, the error exit, radar loading."""
+"""What every ``mmexpert`` sub-command shares: consoles, the error exit, radar loading,
+comma-separated option values."""
 
 from __future__ import annotations
 
@@ -21,6 +22,20 @@ def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on stderr; raise the returned exit (status 2)."""
     err_console.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code=2)
+
+
+def split_csv(text: str) -> tuple[str, ...]:
+    """The non-empty, stripped items of a comma-separated option value."""
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def parse_floats(text: str, option: str, expected: str = "comma-separated numbers") -> list[float]:
+    """The numbers of a comma-separated option value; exit status 2 naming ``option`` and
+    what it takes (``expected``) when one is not a number."""
+    try:
+        return [float(item) for item in split_csv(text)]
+    except ValueError:
+        raise fail(f"{option} takes {expected}, got {text!r}") from None
 
 
 def load_radar_or_exit(preset_or_cfg: str) -> RadarConfig:

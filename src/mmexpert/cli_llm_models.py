@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mmexpert.cli_common import console, err_console, fail
+from mmexpert.cli_common import console, err_console, fail, split_csv
 
 
 def train_llm(
@@ -89,7 +89,7 @@ def train_llm(
     from mmexpert.models.radar_llm_train import train_radar_llm
 
     view_bins = {"micro_doppler": 128, "range_time": 256, "azimuth_time": 128}
-    chosen = tuple(name.strip() for name in views.split(",") if name.strip())
+    chosen = split_csv(views)
     unknown = [name for name in chosen if name not in view_bins]
     if unknown or not chosen:
         raise fail(f"unknown views {unknown}; choose among {list(view_bins)}")

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, err_console, fail
+from mmexpert.cli_common import console, err_console, fail, split_csv
 
 train_app = typer.Typer(help="Train radar models on a dataset store.", no_args_is_help=True)
 
@@ -48,8 +48,7 @@ ClassesOption = Annotated[
 def _csv(text: str | None) -> tuple[str, ...] | None:
     if text is None:
         return None
-    items = tuple(item.strip() for item in text.split(",") if item.strip())
-    return items or None
+    return split_csv(text) or None
 
 
 def _run(config: object, data: Path, out: Path) -> None:

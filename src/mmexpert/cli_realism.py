@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail, load_radar_or_exit
+from mmexpert.cli_common import console, fail, load_radar_or_exit, parse_floats, split_csv
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -102,13 +102,6 @@ def realism_command(
         console.print(f"plot: {plot}")
 
 
-def _floats(text: str, option: str) -> list[float]:
-    try:
-        return [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise fail(f"{option} takes comma-separated numbers, got {text!r}") from None
-
-
 def calibrate_command(
     plan: Annotated[Path, typer.Option("--plan", help="Plan file whose programs are simulated.")],
     radar: Annotated[
@@ -153,8 +146,8 @@ def calibrate_command(
             radar_config,
             real,
             out,
-            _floats(offsets, "--offsets"),
-            [name.strip() for name in statistics.split(",") if name.strip()],
+            parse_floats(offsets, "--offsets"),
+            split_csv(statistics),
             workers=workers,
             progress=not no_progress,
         )
