@@ -181,22 +181,24 @@ def calibrate_link_budget(
     offset_specs = [with_noise_figure_offset(specs, float(o)) for o in offsets_db]  # checks all
     out = Path(out_dir)
     real = load_real_points(real_source)
-    real_windows: dict[str, np.ndarray] | None = None
-    results = []
+    stores = []
     for offset, batch in zip(offsets_db, offset_specs, strict=True):
         store_dir = out / f"offset_{float(offset):+.1f}dB"
         report = generate(batch, radar, store_dir, executor, workers, progress=progress)
         if report.failed:
             raise CalibrationError(f"{len(report.failed)} clips failed at {offset} dB")
-        synthetic = load_store_points(store_dir)
-        tolerance = resolve_zero_velocity_tolerance(synthetic, real, None)
-        if real_windows is None:  # the tolerance is the radar's, the same at every offset
-            real_windows = side_window_statistics(real, tolerance)
-            if not len(real_windows[statistics[0]]):
-                raise RealismError(f"{real_source}: no recording is one window long")
-            real_std = {n: float(np.std(_finite(real_windows[n]))) for n in statistics}
+        stores.append(load_store_points(store_dir))
+    # half the radar's Doppler bin, recorded in every store alike: one tolerance, one real side
+    tolerance = resolve_zero_velocity_tolerance(stores[0], real, None)
+    real_windows = side_window_statistics(real, tolerance)
+    if not len(real_windows[statistics[0]]):
+        raise RealismError(f"{real_source}: no recording is one window long")
+    real_values = {n: _finite(real_windows[n]) for n in statistics}
+    real_std = {n: float(np.std(real_values[n])) for n in statistics}
+    results = []
+    for offset, batch, synthetic in zip(offsets_db, offset_specs, stores, strict=True):
         windows = side_window_statistics(synthetic, tolerance)
-        distances = {n: emd(_finite(windows[n]), _finite(real_windows[n])) for n in statistics}
+        distances = {n: emd(_finite(windows[n]), real_values[n]) for n in statistics}
         result = OffsetResult(
             offset_db=float(offset),
             clips=len(batch),
@@ -208,13 +210,12 @@ def calibrate_link_budget(
         results.append(result)
         if log is not None:
             log(f"offset {result.offset_db:+.1f} dB: distance {result.distance:.3f}")
-    assert real_windows is not None
     calibration = LinkBudgetCalibration(
         real_source=real_source,
         real_recordings=real.clips,
         real_windows=len(real_windows[statistics[0]]),
         statistics=statistics,
-        real_median={n: float(np.median(_finite(real_windows[n]))) for n in statistics},
+        real_median={n: float(np.median(real_values[n])) for n in statistics},
         real_std=real_std,
         results=tuple(results),
     )
@@ -247,7 +248,6 @@ def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Pa
             xlabel="noise-figure offset [dB]",
             ylabel=f"median ({WINDOW_STATISTICS[name]})",
         )
-    axes[0].legend()
     best = calibration.best
     axes[-1].plot(offsets, [r.distance for r in calibration.results], "o-", color="k")
     axes[-1].plot([best.offset_db], [best.distance], "*", color="tab:red", markersize=14)
