@@ -91,11 +91,11 @@ def main() -> None:
     with DatasetStore.open(store_dir) as store:
         raws = load_raw_samples(store)
     results = []
+    spans = [int(value) for value in args.point_spans.split(",")]
     for threads in [int(value) for value in args.threads.split(",")]:
         torch.set_num_threads(threads)
         for name in args.models.split(","):
             config = model_config(name)
-            spans = [int(v) for v in args.point_spans.split(",")]
             for span in spans if "points" in config.encoder.views else [None]:
                 if span is not None:
                     encoder = dataclasses.replace(config.encoder, frames_per_token=span)
