@@ -291,6 +291,7 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
     from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB
 
     started = time.perf_counter()
+    span = options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB
     path = options.out / "plan.json"
     if path.is_file():
         try:
@@ -306,7 +307,6 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 f"{path} was planned for scenario {plan.scenario!r}, count {plan.count}, seed "
                 f"{plan.seed}; use another --out, or delete it to plan again"
             )
-        span = options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB
         if plan.noise_figure_span_db is not None and tuple(plan.noise_figure_span_db) != span:
             low, high = plan.noise_figure_span_db
             raise RecipeError(
@@ -325,7 +325,7 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 encoder=make_encoder(options.encoder),
                 progress=options.progress,
                 paraphrases=options.paraphrases,
-                noise_figure_span_db=options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB,
+                noise_figure_span_db=span,
             )
         except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
             raise RecipeError(str(error)) from None
