@@ -25,6 +25,7 @@ from mmexpert.eval.calibrate import (
 )
 from mmexpert.plan.spec import SampleSpec
 from mmexpert.radar.presets import load_radar
+from test_eval_real import write_radhar
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAN_SMALL = REPO_ROOT / "examples" / "plan_small.json"
@@ -50,32 +51,10 @@ def _write_store_as_radhar(store_dir: Path, out_dir: Path, rate_hz: float) -> No
             sample = store.read_record(record, arrays=["points", "points_per_frame"])
             table, counts = sample.arrays["points"], sample.arrays["points_per_frame"]
             assert counts.min() > 0, "the ROS format cannot hold an empty frame"
-            lines, offsets, seq = [], np.concatenate([[0], np.cumsum(counts)]), 0
-            for frame in range(len(counts)):
-                secs, nsecs = divmod(round(1e9 * (1000.0 + frame / rate_hz)), 10**9)
-                for point_id, row in enumerate(table[offsets[frame] : offsets[frame + 1]]):
-                    x, y, z, velocity, snr = (float(v) for v in row[:5])
-                    lines += [
-                        "header: ",
-                        f"  seq: {seq}",  # one message per point
-                        "  stamp: ",
-                        f"    secs: {secs}",
-                        f"    nsecs: {nsecs}",
-                        '  frame_id: "ti_mmwave"',
-                        f"point_id: {point_id}",
-                        f"x: {y!r}",
-                        f"y: {-x!r}",
-                        f"z: {z!r}",
-                        f"range: {np.sqrt(x * x + y * y + z * z)}",
-                        f"velocity: {velocity!r}",
-                        "doppler_bin: 0",
-                        "bearing: 0.0",
-                        f"intensity: {snr!r}",
-                        "---",
-                    ]
-                    seq += 1
-            out_dir.mkdir(parents=True, exist_ok=True)
-            (out_dir / f"clip_{number}.txt").write_text("\n".join(lines) + "\n")
+            x, y, z, velocity, snr = table[:, :5].astype(np.float64).T
+            ros = np.stack([y, -x, z, velocity, snr], axis=1)
+            frames = np.split(ros, np.cumsum(counts)[:-1])
+            write_radhar(out_dir / f"clip_{number}.txt", frames, rate_hz)
 
 
 @pytest.fixture(scope="module")
