@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from mmexpert.llm import CachedBackend, LLMError, ScriptedBackend, StructuredOutputError
 from mmexpert.motion import parse_program, synthesize
@@ -573,14 +574,19 @@ def test_bad_arguments_are_named(encoder):
         make_plan("  ", 3, backend, encoder=encoder)
 
 
-def test_cli_writes_a_plan_and_prints_the_summary(tmp_path):
+def _plan_app():
+    """``mmexpert plan`` alone, as a typer app."""
     import typer
-    from typer.testing import CliRunner
 
     from mmexpert.cli_plan import plan_command
 
     app = typer.Typer()
     app.command()(plan_command)
+    return app
+
+
+def test_cli_writes_a_plan_and_prints_the_summary(tmp_path):
+    app = _plan_app()
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(
         app,
@@ -647,13 +653,7 @@ def test_noise_figure_span_sets_every_scene_and_bad_spans_are_refused(encoder, t
     with pytest.raises(PlanError, match="less than or equal to 24"):
         make_plan(RADHAR, 3, backend, encoder=encoder, noise_figure_span_db=(0.0, 30.0))
 
-    import typer
-    from typer.testing import CliRunner
-
-    from mmexpert.cli_plan import plan_command
-
-    app = typer.Typer()
-    app.command()(plan_command)
+    app = _plan_app()
     args = ["--scenario", RADHAR, "--count", "5", "--backend", "echo", "--encoder", "ngram"]
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(app, [*args, "--out", str(out), "--noise-figure-db", "3,5"])
