@@ -15,6 +15,7 @@ from mmexpert.models.augment import (
     Amplitude,
     AugmentationError,
     DopplerScale,
+    ElevationNoise,
     MotionSpeed,
     Noise,
     PointDensity,
@@ -140,6 +141,19 @@ def test_radar_pose_is_a_rigid_yaw_and_height_change(raw):
     yaw = np.arctan2(after[:, 1], after[:, 0]) - np.arctan2(before[:, 1], before[:, 0])
     yaw = (yaw + np.pi) % (2 * np.pi) - np.pi
     assert np.ptp(yaw) < 1e-4 and 0 < abs(yaw[0]) <= 0.3
+
+
+def test_elevation_noise_turns_the_elevation_only(raw):
+    noisy = ElevationNoise(1.0, min_rad=0.1, max_rad=0.1)(raw, np.random.default_rng(3))
+    before, after = raw["points"].astype(np.float64), noisy["points"].astype(np.float64)
+    ranges = np.linalg.norm(before[:, :3], axis=1)
+    np.testing.assert_allclose(np.linalg.norm(after[:, :3], axis=1), ranges, rtol=1e-5)
+    np.testing.assert_allclose(after[:, 5], ranges, rtol=1e-5)
+    azimuth = np.arctan2(before[:, 0], before[:, 1])
+    np.testing.assert_allclose(np.arctan2(after[:, 0], after[:, 1]), azimuth, atol=1e-5)
+    error = np.arcsin(after[:, 2] / ranges) - np.arcsin(before[:, 2] / ranges)
+    assert abs(error.std() - 0.1) < 0.02 and abs(error.mean()) < 0.02
+    np.testing.assert_array_equal(after[:, 3], before[:, 3])  # Doppler untouched
 
 
 def test_build_augmentations_from_names_and_dicts():
