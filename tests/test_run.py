@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from mmexpert.cli import app
 from mmexpert.cli_run import parse_class_map
 from test_eval_real import person_frames, write_radhar
+from test_eval_real_raw import PROGRAMS, simulated_capture, write_capture
 
 SCENARIO = "jumping jacks and squats"
 
@@ -36,6 +37,15 @@ def real_dir(tmp_path_factory) -> Path:
         root / "jack" / "jack.txt", person_frames(95, seed=4)
     )  # 3.17 s: starts 0, 1/3, 2/3, 1 s
     write_radhar(root / "squats" / "squats.txt", person_frames(95, seed=5))
+    return root
+
+
+@pytest.fixture(scope="module")
+def capture_dir(tmp_path_factory) -> Path:
+    """jack/ and squats/: one simulated 2.5 s DCA1000 capture each (iwr1443-radhar)."""
+    root = tmp_path_factory.mktemp("captures")
+    for seed, (folder, program) in enumerate(PROGRAMS.items()):
+        write_capture(root / folder / "adc_data.bin", simulated_capture(program, seed))
     return root
 
 
@@ -90,6 +100,25 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     longer = run_cli(*recipe(out, real_dir, frames=9))  # would mix 8- and 9-frame clips
     assert longer.exit_code == 2
     assert "holds a run made with num_frames=8" in text_of(longer)
+
+
+def test_raw_captures_are_read_with_the_runs_radar_so_map_models_can_be_scored(
+    tmp_path, capture_dir
+):
+    out = tmp_path / "run"
+    args = list(recipe(out, capture_dir))
+    args[args.index("--eval-real") + 1] = f"dca1000:{capture_dir}"
+    result = run_cli(*args, "--model", "classifier-vit-tiny")  # reads the micro-Doppler map
+    assert result.exit_code == 0, result.output
+    results = check_report(out, real_windows=4)  # two 2 s windows per 2.5 s capture
+    assert results["model"] == "classifier-vit-tiny"
+    assert results["real"]["windows_per_class"] == {"jumping jacks": 2, "squats": 2}
+    points_only = list(recipe(tmp_path / "other", capture_dir))
+    points_only[points_only.index("--eval-real") + 1] = f"dca1000:{capture_dir}"
+    wrong = run_cli(*points_only, "--layout", "xwr68")
+    assert wrong.exit_code == 2
+    assert "unknown DCA1000 layout 'xwr68'" in text_of(wrong)
+    assert not (tmp_path / "other" / "store").exists()  # refused before simulating
 
 
 def test_a_different_scenario_in_the_same_folder_is_refused(tmp_path, real_dir):

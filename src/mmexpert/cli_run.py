@@ -30,6 +30,7 @@ from mmexpert.flywheel.recipe import (
     RunOptions,
     check_real_source,
     evaluate_real_folder,
+    is_raw_reader,
     json_safe,
     run_recipe,
 )
@@ -70,12 +71,15 @@ def parse_class_map(text: str | None) -> dict[str, str] | None:
         raise fail(str(error)) from None
 
 
-def parse_real_source(text: str) -> tuple[str, Path]:
-    """``"radhar:/data/real"`` -> ``("radhar", Path("/data/real"))``; checks reader and folder."""
+def parse_real_source(text: str, radar: str | None = None) -> tuple[str, Path]:
+    """``"radhar:/data/real"`` -> ``("radhar", Path("/data/real"))``; checks reader and folder.
+
+    ``radar`` is the configuration raw captures (``dca1000:DIR``) were recorded with; where
+    it is None, raw readers are refused."""
     reader, sep, folder = text.partition(":")
     if not sep or not reader or not folder:
         raise fail(f"--eval-real must read READER:DIR (e.g. radhar:data/real), got {text!r}")
-    check_reader_and_folder(reader, Path(folder))
+    check_reader_and_folder(reader, Path(folder), radar if is_raw_reader(reader) else None)
     return reader, Path(folder)
 
 
@@ -134,6 +138,10 @@ def _print_real(evaluation: Any) -> None:
 
 # ---------------------------------------------------------------- eval-real
 
+LayoutOption = Annotated[
+    str, typer.Option("--layout", help="dca1000 LVDS layout: xwr16xx (xWR16/18/68) or xwr14xx.")
+]
+
 
 def eval_real_command(
     reader: Annotated[
@@ -163,10 +171,7 @@ def eval_real_command(
             "recorded with).",
         ),
     ] = None,
-    layout: Annotated[
-        str,
-        typer.Option("--layout", help="dca1000 LVDS layout: xwr16xx (xWR16/18/68) or xwr14xx."),
-    ] = "xwr16xx",
+    layout: LayoutOption = "xwr16xx",
     window_s: Annotated[float, typer.Option("--window-s", help="Window length [s].")] = 2.0,
     hop_s: Annotated[float, typer.Option("--hop-s", help="Hop between windows [s].")] = 1 / 3,
     out: Annotated[
@@ -238,12 +243,17 @@ def run_command(
     epochs: Annotated[int, typer.Option("--epochs", min=1, help="Training epochs.")] = 20,
     eval_real: Annotated[
         str | None,
-        typer.Option("--eval-real", help="READER:DIR of labelled real recordings to score."),
+        typer.Option(
+            "--eval-real",
+            help="READER:DIR of labelled real recordings to score (dca1000: raw captures "
+            "made with --radar).",
+        ),
     ] = None,
     classes: Annotated[
         str | None,
         typer.Option("--classes", help="FOLDER=CLASS,... for --eval-real (default: folders)."),
     ] = None,
+    layout: LayoutOption = "xwr16xx",
     llm: Annotated[
         str, typer.Option("--llm", help="Planner LLM: local (embedded), openai, echo.")
     ] = "local",
@@ -297,7 +307,7 @@ def run_command(
     if executor not in EXECUTORS:
         raise fail(f"--executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     _check_backend(llm)
-    real = parse_real_source(eval_real) if eval_real is not None else None
+    real = parse_real_source(eval_real, radar) if eval_real is not None else None
     class_map = parse_class_map(classes)
     if class_map is not None and real is None:
         raise fail("--classes maps real-data folders: give --eval-real READER:DIR too")
@@ -309,6 +319,7 @@ def run_command(
         model=model,
         epochs=epochs,
         real=real,
+        layout=layout,
         classes=class_map,
         llm=llm,
         encoder=encoder,

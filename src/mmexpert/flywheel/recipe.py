@@ -61,6 +61,7 @@ class RunOptions:
     model: str | None = None  # None: DEFAULT_REAL_MODEL with real data, else DEFAULT_MODEL
     epochs: int = 20  # training epochs
     real: tuple[str, Path] | None = None  # (reader, folder) of labelled real recordings
+    layout: str = "xwr16xx"  # DCA1000 LVDS sample order of raw captures (xwr16xx, xwr14xx)
     classes: dict[str, str] | None = None  # real folder -> class name (None: folder names)
     llm: str = "local"  # planner LLM backend (the embedded SmolLM2 by default)
     encoder: str = "minilm"  # planner sentence encoder ("ngram": lexical, no model load)
@@ -140,10 +141,11 @@ def check_options(options: RunOptions) -> str:
     Raises
     ------
     RecipeError
-        For a bad number, an unknown executor or encoder, classes without real data, an
-        unknown reader or missing real-data folder, an unknown model, or a model that
-        cannot read real point clouds.
+        For a bad number, an unknown executor, encoder or DCA1000 layout, classes without
+        real data, an unknown reader or missing real-data folder, an unknown model, or a
+        model that cannot read real point clouds.
     """
+    from mmexpert.data.dca1000 import DCA1000_LAYOUTS
     from mmexpert.data.engine import EXECUTORS
     from mmexpert.plan import ENCODERS
 
@@ -168,8 +170,21 @@ def check_options(options: RunOptions) -> str:
     if options.classes is not None and options.real is None:
         raise RecipeError("classes map real-data folders: give the real data (READER:DIR) too")
     if options.real is not None:
-        check_real_source(*options.real)
+        reader, folder = options.real
+        check_real_source(reader, folder, options.radar if is_raw_reader(reader) else None)
+    if options.layout not in DCA1000_LAYOUTS:
+        raise RecipeError(
+            f"unknown DCA1000 layout {options.layout!r}; choose one of {DCA1000_LAYOUTS}"
+        )
     return _check_model(options)
+
+
+def is_raw_reader(reader: str) -> bool:
+    """Whether ``reader`` reads raw ADC captures, which a run processes with its own radar
+    configuration and the dataset's device chain (so map models can be scored too)."""
+    from mmexpert.eval.real import RAW_READERS
+
+    return reader in RAW_READERS
 
 
 def _check_model(options: RunOptions) -> str:
@@ -180,11 +195,13 @@ def _check_model(options: RunOptions) -> str:
     if name not in list_models():
         raise RecipeError(f"unknown model {name!r}; choose one of {list_models()}")
     views = tuple(model_config(name).encoder.views)
-    if options.real is not None and views != (POINTS_VIEW,):
+    point_recordings = options.real is not None and not is_raw_reader(options.real[0])
+    if point_recordings and views != (POINTS_VIEW,):
         raise RecipeError(
             f"--model {name} reads {list(views)}; real point clouds give no maps, so "
-            f"--eval-real needs a points-only model: "
-            f"{[n for n in list_models() if model_config(n).encoder.views == (POINTS_VIEW,)]}"
+            f"--eval-real with point recordings needs a points-only model: "
+            f"{[n for n in list_models() if model_config(n).encoder.views == (POINTS_VIEW,)]} "
+            "(raw dca1000 captures give maps too)"
         )
     return name
 
@@ -527,6 +544,8 @@ def _evaluate_real(options: RunOptions, model_dir: Path, state: RunState, log: L
             device=options.device,
             plot_path=options.out / "confusion_real.png",
             frame_rate_hz=state.radar.frame_rate_hz,
+            radar=state.radar if is_raw_reader(reader) else None,
+            layout=options.layout,
         )
     except RealDataError as error:
         raise RecipeError(str(error)) from None
