@@ -206,6 +206,24 @@ def test_person_frame_centres_on_moving_points_and_gates_clutter():
     assert (out[..., 4] == 0).all(), "device SNR scales differ: not a feature"
 
 
+def test_static_gate_keeps_still_body_points_near_the_person_only():
+    from mmexpert.models.encoders import person_frame
+
+    points, mask = _person_window()
+    # the static body point (slot 4) is 0.16 m from the anchor (0.425, 1.5) horizontally
+    _, near = person_frame(points, mask, 1.2, static_gate_m=0.3)
+    assert near[0, :, :5].all() and not near[0, :, 5:].any()
+    _, tight = person_frame(points, mask, 1.2, static_gate_m=0.1)
+    assert tight[0, :, :4].all(), "movers keep the 1.2 m gate"
+    assert not tight[0, :, 4:].any()
+    with pytest.raises(ModelInputError, match="static_gate_m must be in"):
+        EncoderConfig(views=("points",), point_frame="person", static_gate_m=1.5)
+    with pytest.raises(ModelInputError, match="drop_static_points=False"):
+        EncoderConfig(
+            views=("points",), point_frame="person", drop_static_points=True, static_gate_m=0.3
+        )
+
+
 def test_person_frame_is_invariant_to_radar_placement_and_snr_scale():
     from mmexpert.models.encoders import person_frame
 
