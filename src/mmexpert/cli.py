@@ -15,7 +15,7 @@ from mmexpert.cli_common import RadarOption, console, fail, load_radar_or_exit
 from mmexpert.cli_dataset import dataset_app, generate_command
 from mmexpert.cli_flywheel import flywheel_command
 from mmexpert.cli_llm_models import ask_command, caption_command, train_llm
-from mmexpert.cli_models import predict_command, train_app
+from mmexpert.cli_models import predict_command, stress_command, train_app
 from mmexpert.cli_plan import plan_command
 from mmexpert.cli_realism import calibrate_command, realism_command
 from mmexpert.cli_run import eval_real_command, run_command
@@ -49,6 +49,7 @@ app.command("generate")(generate_command)
 app.add_typer(dataset_app, name="dataset")
 app.add_typer(train_app, name="train")
 app.command("predict")(predict_command)
+app.command("stress")(stress_command)
 app.command("eval-real")(eval_real_command)
 app.command("realism")(realism_command)
 app.command("calibrate")(calibrate_command)

@@ -1,15 +1,18 @@
-"""``mmexpert train clip|classifier`` and ``mmexpert predict``: wiring of mmexpert.models.
+"""``mmexpert train clip|classifier``, ``mmexpert predict`` and ``mmexpert stress``: wiring of
+mmexpert.models (and of mmexpert.eval.stress).
 
 Register in ``cli.py`` with::
 
-    from mmexpert.cli_models import predict_command, train_app
+    from mmexpert.cli_models import predict_command, stress_command, train_app
     app.add_typer(train_app, name="train")
     app.command("predict")(predict_command)
+    app.command("stress")(stress_command)
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -218,11 +221,62 @@ def predict_command(
         console.print(f"accuracy {hits}/{len(labelled)} = {hits / len(labelled):.3f}")
 
 
+def stress_command(
+    model: Annotated[Path, typer.Option("--model", help="Saved model folder (out/model).")],
+    data: DataOption,
+    split: Annotated[
+        str | None, typer.Option("--split", help="Subset of the saved split (e.g. test).")
+    ] = "test",
+    seed: SeedOption = 0,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Draws of each perturbing condition.")
+    ] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    device: DeviceOption = "cpu",
+) -> None:
+    """Held-out synthetic accuracy under real-like changes (elevation error, dropped points,
+    slower people): compare models for real radar without real labels."""
+    from mmexpert.data.store_schema import StoreError
+    from mmexpert.eval.stress import stress_test
+    from mmexpert.models.io import ModelFileError, load_model
+    from mmexpert.models.models import RadarTextModel
+    from mmexpert.models.predict import (
+        PredictionError,
+        evaluate_classifier,
+        evaluate_zero_shot,
+        load_inputs,
+    )
+
+    try:
+        loaded = load_model(model, device=device)
+        raws = load_inputs(data, loaded.inputs.views, split)
+        if isinstance(loaded.model, RadarTextModel):
+            names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
+            evaluate = partial(evaluate_zero_shot, loaded, class_names=names)
+        else:
+            evaluate = partial(evaluate_classifier, loaded)
+        report = stress_test(evaluate, raws, seed=seed, repeats=repeats)
+    except (ModelFileError, PredictionError, StoreError, ValueError) as error:
+        raise fail(str(error)) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_json()))
+        return
+    title = f"stress test, {report.count} clips, {report.repeats} draws per condition"
+    table = Table("condition", "accuracy", "± std over draws", "macro-F1", title=title)
+    for name, accuracy in report.accuracy.items():
+        table.add_row(
+            name, f"{accuracy:.3f}", f"{report.spread[name]:.3f}", f"{report.macro_f1[name]:.3f}"
+        )
+    table.add_row("mean", f"{report.mean_accuracy:.3f}", "", "", style="bold")
+    console.print(table)
+
+
 standalone_app = typer.Typer(
     name="mmexpert-models", no_args_is_help=True, pretty_exceptions_enable=False
 )
 standalone_app.add_typer(train_app, name="train")
 standalone_app.command("predict")(predict_command)
+standalone_app.command("stress")(stress_command)
 
 if __name__ == "__main__":
     standalone_app()
