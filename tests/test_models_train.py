@@ -153,6 +153,18 @@ def test_point_view_classifier_runs_with_point_augmentations(store, tmp_path):
     assert load_model(result.model_dir).inputs.views == ("points",)
 
 
+def test_default_augmentations_per_family_and_views():
+    from mmexpert.models.augment import DEFAULT_SIM2REAL
+    from mmexpert.models.registry import model_config
+    from mmexpert.models.train import default_augmentations
+
+    classifier, clip = model_config("classifier-points-tiny"), model_config("clip-points-tiny")
+    assert default_augmentations(classifier, ["micro_doppler"]) == DEFAULT_SIM2REAL
+    assert default_augmentations(classifier, ["points"])[-1] == "elevation_noise"
+    assert default_augmentations(clip, ["points"]) == ("elevation_noise",)
+    assert default_augmentations(clip, ["micro_doppler"]) == ()
+
+
 def test_clip_trains_and_scores_zero_shot_and_retrieval(store, tmp_path):
     config = TrainConfig(model="clip-vit-tiny", epochs=2, batch_size=6, window_frames=FRAMES)
     result = train(config, store, tmp_path / "clip", progress=False)

@@ -390,6 +390,12 @@ faster people (velocities on the Doppler bins), fewer and more detections per sc
 than the simulated chain gives, jitter, the radar pose, and unreliable elevations."""
 
 
+DEFAULT_CLIP_POINT_SIM2REAL = ("elevation_noise",)
+"""What a CLIP model that reads the point view trains with: the other point augmentations
+cost it 7.5 points of held-out synthetic accuracy (0.625 against 0.700, 800-clip store),
+elevation noise 2.5 points, and it gains 7.7 points in the mean of ``mmexpert stress``."""
+
+
 def list_augmentations() -> list[str]:
     """Names of the registered augmentations."""
     return sorted(AUGMENTATIONS)

@@ -27,7 +27,12 @@ import torch.utils.data
 
 from mmexpert.data.store import DatasetStore
 from mmexpert.eval.leakage import check_split
-from mmexpert.models.augment import DEFAULT_POINT_SIM2REAL, DEFAULT_SIM2REAL, build_augmentations
+from mmexpert.models.augment import (
+    DEFAULT_CLIP_POINT_SIM2REAL,
+    DEFAULT_POINT_SIM2REAL,
+    DEFAULT_SIM2REAL,
+    build_augmentations,
+)
 from mmexpert.models.inputs import (
     DEFAULT_DYNAMIC_RANGE_DB,
     DEFAULT_MAX_POINTS,
@@ -38,7 +43,7 @@ from mmexpert.models.inputs import (
     stable_choice,
 )
 from mmexpert.models.io import InputSettings, atomic_torch_save, save_model
-from mmexpert.models.models import ClassifierConfig, ClipConfig, build_model
+from mmexpert.models.models import ClassifierConfig, ClipConfig, ModelConfig, build_model
 from mmexpert.models.registry import model_config, with_views
 from mmexpert.models.text import TextConfig
 
@@ -162,6 +167,16 @@ def build_config(config: TrainConfig, classes: Sequence[str]) -> ClipConfig | Cl
     return model_cfg
 
 
+def default_augmentations(model_cfg: ModelConfig, views: Sequence[str]) -> tuple[str, ...]:
+    """The augmentations a model trains with unless told otherwise: a classifier gets the
+    map ones (and the point ones when it reads points); a CLIP model gets elevation noise
+    when it reads points, and nothing on maps alone."""
+    if isinstance(model_cfg, ClassifierConfig):
+        names = DEFAULT_SIM2REAL
+        return names + DEFAULT_POINT_SIM2REAL if POINTS_VIEW in views else names
+    return DEFAULT_CLIP_POINT_SIM2REAL if POINTS_VIEW in views else ()
+
+
 def train(
     config: TrainConfig,
     store_dir: str | os.PathLike[str],
@@ -231,11 +246,7 @@ def _train(
         raise TrainingError(f"a classifier needs at least two classes, found {classes}")
     augment_names = config.augment
     if augment_names is None:
-        augment_names = ()
-        if isinstance(model_cfg, ClassifierConfig):
-            augment_names = DEFAULT_SIM2REAL
-            if POINTS_VIEW in views:
-                augment_names += DEFAULT_POINT_SIM2REAL
+        augment_names = default_augmentations(model_cfg, views)
     dataset = RadarModelDataset(
         raws,
         views,
