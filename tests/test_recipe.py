@@ -21,7 +21,15 @@ from mmexpert.flywheel.recipe import (
 from mmexpert.llm import EchoBackend
 from test_eval_real import person_frames, write_radhar
 
-STAGES = ("plan", "generate", "split", "train", "evaluate synthetic", "evaluate real")
+STAGES = (
+    "plan",
+    "generate",
+    "split",
+    "train",
+    "evaluate synthetic",
+    "stress test",
+    "evaluate real",
+)
 
 
 @pytest.fixture(scope="module")

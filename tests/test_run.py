@@ -74,6 +74,12 @@ def check_report(out: Path, real_windows: int) -> dict:
     hits = sum(matrix[i][i] for i in range(len(matrix)))
     assert results["real"]["accuracy"] == pytest.approx(hits / real_windows)
     assert set(results["timings_s"]) >= {"plan", "generate", "split", "train"}
+    if results["synthetic"] is not None:  # the held-out clips, changed as real ones differ
+        from mmexpert.eval.stress import STRESS_CONDITIONS
+
+        assert "### Stress test" in report
+        assert set(results["stress"]["accuracy"]) == set(STRESS_CONDITIONS)
+        assert results["stress"]["count"] == results["synthetic"]["count"]
     return results
 
 

@@ -30,6 +30,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class RunState:
     split: dict[str, int] = field(default_factory=dict)  # {"train": n, "test": n}
     training: Any = None  # mmexpert.models.train result
     synthetic: dict[str, Any] | None = None  # held-out synthetic evaluation
+    stress: Any = None  # mmexpert.eval.stress.StressReport on the held-out clips
     real: Any = None  # mmexpert.eval.real.RealEvaluation
     images: dict[str, str] = field(default_factory=dict)  # figure -> file name in OUT
 
@@ -493,6 +495,7 @@ def _evaluate_synthetic(
 ) -> None:
     from mmexpert.data.store import DatasetStore
     from mmexpert.eval.metrics import plot_confusion_matrix
+    from mmexpert.eval.stress import stress_test
     from mmexpert.models.inputs import load_raw_samples
     from mmexpert.models.io import load_model
     from mmexpert.models.models import RadarTextModel
@@ -506,11 +509,12 @@ def _evaluate_synthetic(
     if not raws:
         _stage(state, log, "evaluate synthetic", started, "no held-out sample (raise --count)")
         return
+    if isinstance(loaded.model, RadarTextModel):
+        evaluate = partial(evaluate_zero_shot, loaded, class_names=loaded.classes)
+    else:
+        evaluate = partial(evaluate_classifier, loaded)
     try:
-        if isinstance(loaded.model, RadarTextModel):
-            report = evaluate_zero_shot(loaded, raws, loaded.classes)
-        else:
-            report = evaluate_classifier(loaded, raws)
+        report = evaluate(raws)
     except PredictionError as error:
         _stage(state, log, "evaluate synthetic", started, f"skipped: {error}")
         return
@@ -524,6 +528,11 @@ def _evaluate_synthetic(
     state.images["synthetic"] = "confusion_synthetic.png"
     note = f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
     _stage(state, log, "evaluate synthetic", started, note)
+    started = time.perf_counter()
+    state.stress = stress_test(evaluate, raws, seed=options.seed)
+    conditions = len(state.stress.accuracy)
+    note = f"mean accuracy {state.stress.mean_accuracy:.3f} over {conditions} conditions"
+    _stage(state, log, "stress test", started, note)
 
 
 def _evaluate_real(options: RunOptions, model_dir: Path, state: RunState, log: Log) -> None:
@@ -665,6 +674,24 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             _per_class_rows(synthetic["per_class_accuracy"], synthetic["samples_per_class"]),
         )
         lines.append(f"![synthetic confusion matrix]({state.images['synthetic']})")
+    if state.stress is not None:
+        stress = state.stress
+        lines += [
+            "",
+            "### Stress test (the held-out clips changed as real point clouds differ)",
+            "",
+            f"{stress.repeats} draws per condition; compare models by the mean "
+            "(`mmexpert stress`).",
+            "",
+        ]
+        lines += _markdown_table(
+            ["condition", "accuracy", "std over draws"],
+            [
+                [name, f"{acc:.3f}", f"{stress.spread[name]:.3f}"]
+                for name, acc in stress.accuracy.items()
+            ]
+            + [["mean", f"{stress.mean_accuracy:.3f}", ""]],
+        )
     lines.append("")
     if state.real is not None:
         real = state.real
@@ -699,6 +726,7 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
         "split": state.split,
         "training_history": training.history if training is not None else [],
         "synthetic": synthetic,
+        "stress": state.stress.to_json() if state.stress is not None else None,
         "real": state.real.to_json() if state.real is not None else None,
     }
     (options.out / "results.json").write_text(json.dumps(json_safe(results), indent=1) + "\n")
