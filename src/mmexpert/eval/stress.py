@@ -11,7 +11,8 @@ Every condition is built from the augmentations of :mod:`mmexpert.models.augment
 with probability 1 at one strength; each clip gets its own generator seeded by
 ``(seed, repeat, clip index)``, so a report is reproducible and two models see the same
 clips. One draw of the perturbations moves a 160-clip accuracy by several points, so each
-condition is scored ``repeats`` times with fresh draws and the accuracies averaged.
+condition is scored ``repeats`` times with fresh draws and the accuracies averaged. Every
+condition changes the point clouds only: a model that reads maps alone sees no change.
 """
 
 from __future__ import annotations

@@ -320,15 +320,15 @@ class RadarPose:
 @dataclass(frozen=True)
 class ElevationNoise:
     """Elevation error: each point's elevation angle gains Gaussian noise of a standard
-    deviation drawn per clip in ``[min_rad, max_rad]``; its range and azimuth are kept, so the error
-    in z grows with range, as an angle error does.
+    deviation drawn per clip in ``[min_rad, max_rad]``; its range and azimuth are kept, so
+    the error in z grows with range, as an angle error does.
 
     A TI device estimates elevation from the phase between one elevated row and the azimuth
     row; for a weak detection, or a cell that mixes scatterers at several heights, that
-    phase is unreliable. The moving points of the RadHAR sample spread about twice as far in
-    z around the person (median std 0.25 m) as simulated ones do (0.13-0.20 m), and a model
-    trained without this error mistakes squats, boxing and jumping jacks for jumping once
-    their points get it."""
+    phase is unreliable. The moving points of the RadHAR sample spread further in z around
+    the person (median std 0.24 m) than simulated ones (0.185 m; 0.13-0.20 m for every
+    simulated activity but walking), and a model trained without this error mistakes
+    squats, boxing and jumping jacks for jumping once their points get it."""
 
     probability: float = 0.5  # chance to fire
     min_rad: float = 0.0  # smallest per-clip standard deviation of the elevation error [rad]
