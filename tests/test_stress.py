@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from mmexpert.cli import app
 from mmexpert.data.store import DatasetStore
-from mmexpert.eval.stress import STRESS_CONDITIONS, stress_test
+from mmexpert.eval.stress import STRESS_CONDITIONS, StressTestError, stress_test
 from mmexpert.models.inputs import load_raw_samples
 
 FRAMES = 12
@@ -67,6 +67,9 @@ def test_bad_stress_arguments_are_refused(raws):
         stress_test(_kept_share(raws), [])
     with pytest.raises(ValueError, match="repeats must be >= 1"):
         stress_test(_kept_share(raws), raws, repeats=0)
+    maps_only = [{key: value for key, value in raw.items() if key != "points"} for raw in raws]
+    with pytest.raises(StressTestError, match="these clips hold none"):
+        stress_test(_kept_share(raws), maps_only)
 
 
 def test_cli_stress_scores_the_held_out_split(store, tmp_path):

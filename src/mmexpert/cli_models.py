@@ -239,22 +239,13 @@ def stress_command(
     from mmexpert.data.store_schema import StoreError
     from mmexpert.eval.stress import stress_test
     from mmexpert.models.io import ModelFileError, load_model
-    from mmexpert.models.models import RadarTextModel
-    from mmexpert.models.predict import (
-        PredictionError,
-        evaluate_classifier,
-        evaluate_zero_shot,
-        load_inputs,
-    )
+    from mmexpert.models.predict import PredictionError, evaluate_model, load_inputs
 
     try:
         loaded = load_model(model, device=device)
         raws = load_inputs(data, loaded.inputs.views, split)
-        if isinstance(loaded.model, RadarTextModel):
-            names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
-            evaluate = partial(evaluate_zero_shot, loaded, class_names=names)
-        else:
-            evaluate = partial(evaluate_classifier, loaded)
+        names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
+        evaluate = partial(evaluate_model, loaded, class_names=names)  # names: CLIP only
         report = stress_test(evaluate, raws, seed=seed, repeats=repeats)
     except (ModelFileError, PredictionError, StoreError, ValueError) as error:
         raise fail(str(error)) from None

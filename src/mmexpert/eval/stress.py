@@ -12,7 +12,8 @@ with probability 1 at one strength; each clip gets its own generator seeded by
 ``(seed, repeat, clip index)``, so a report is reproducible and two models see the same
 clips. One draw of the perturbations moves a 160-clip accuracy by several points, so each
 condition is scored ``repeats`` times with fresh draws and the accuracies averaged. Every
-condition changes the point clouds only: a model that reads maps alone sees no change.
+condition changes the point clouds only, so clips without them (the samples of a model
+that reads maps alone) are refused.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ import numpy as np
 
 from mmexpert.models.augment import ElevationNoise, MotionSpeed, PointDropout
 from mmexpert.models.inputs import Augmentation, RawSample
+
+
+class StressTestError(ValueError):
+    """Clips a stress test cannot change (none, or none with a point cloud), or bad
+    settings."""
 
 
 def _chain(*steps: Augmentation) -> Augmentation:
@@ -90,7 +96,7 @@ def stress_test(
     ----------
     evaluate
         Labelled raw samples -> a classification report with ``accuracy`` and ``macro_f1``
-        (e.g. ``lambda raws: evaluate_classifier(loaded, raws)``).
+        (e.g. ``functools.partial(evaluate_model, loaded)``).
     raws
         Labelled raw samples (e.g. a store's held-out split).
     conditions
@@ -103,11 +109,21 @@ def stress_test(
     Returns
     -------
     StressReport
+
+    Raises
+    ------
+    StressTestError
+        No clip, no clip with a point cloud, or ``repeats`` < 1.
     """
     if not raws:
-        raise ValueError("a stress test needs at least one labelled clip")
+        raise StressTestError("a stress test needs at least one labelled clip")
+    if not any("points" in raw for raw in raws):
+        raise StressTestError(
+            "a stress test changes point clouds, and these clips hold none (the model reads "
+            "maps only)"
+        )
     if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+        raise StressTestError(f"repeats must be >= 1, got {repeats}")
     accuracy, macro_f1, spread = {}, {}, {}
     for name, condition in conditions.items():
         reports = []

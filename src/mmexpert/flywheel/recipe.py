@@ -495,11 +495,10 @@ def _evaluate_synthetic(
 ) -> None:
     from mmexpert.data.store import DatasetStore
     from mmexpert.eval.metrics import plot_confusion_matrix
-    from mmexpert.eval.stress import stress_test
-    from mmexpert.models.inputs import POINTS_VIEW, load_raw_samples
+    from mmexpert.eval.stress import StressTestError, stress_test
+    from mmexpert.models.inputs import load_raw_samples
     from mmexpert.models.io import load_model
-    from mmexpert.models.models import RadarTextModel
-    from mmexpert.models.predict import PredictionError, evaluate_classifier, evaluate_zero_shot
+    from mmexpert.models.predict import PredictionError, evaluate_model
 
     started = time.perf_counter()
     loaded = load_model(model_dir, device=options.device)
@@ -509,10 +508,7 @@ def _evaluate_synthetic(
     if not raws:
         _stage(state, log, "evaluate synthetic", started, "no held-out sample (raise --count)")
         return
-    if isinstance(loaded.model, RadarTextModel):
-        evaluate = partial(evaluate_zero_shot, loaded, class_names=loaded.classes)
-    else:
-        evaluate = partial(evaluate_classifier, loaded)
+    evaluate = partial(evaluate_model, loaded)
     try:
         report = evaluate(raws)
     except PredictionError as error:
@@ -529,10 +525,11 @@ def _evaluate_synthetic(
     note = f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
     _stage(state, log, "evaluate synthetic", started, note)
     started = time.perf_counter()
-    if POINTS_VIEW not in loaded.inputs.views:  # every condition changes the points only
+    try:
+        state.stress = stress_test(evaluate, raws, seed=options.seed)
+    except StressTestError:  # every condition changes the points only
         _stage(state, log, "stress test", started, "skipped: the model reads no points")
         return
-    state.stress = stress_test(evaluate, raws, seed=options.seed)
     conditions = len(state.stress.accuracy)
     note = f"mean accuracy {state.stress.mean_accuracy:.3f} over {conditions} conditions"
     _stage(state, log, "stress test", started, note)

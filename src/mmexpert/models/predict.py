@@ -163,6 +163,17 @@ def evaluate_zero_shot(
     return _report(raws, names, scores)
 
 
+def evaluate_model(
+    loaded: LoadedModel, raws: Sequence[RawSample], class_names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Classification report of either family: a classifier over its own activities, a CLIP
+    model zero-shot over ``class_names`` (default: the classes it was trained on; a
+    classifier ignores them)."""
+    if isinstance(loaded.model, RadarTextModel):
+        return evaluate_zero_shot(loaded, raws, class_names or loaded.classes)
+    return evaluate_classifier(loaded, raws)
+
+
 @torch.no_grad()
 def evaluate_retrieval(loaded: LoadedModel, raws: Sequence[RawSample]) -> dict[str, float]:
     """Radar-to-text and text-to-radar retrieval with each sample's first caption; a caption
