@@ -116,6 +116,25 @@ def test_windows_resample_to_the_model_frame_rate(tmp_path):
     assert np.all(np.diff(ys) >= 0)
 
 
+def test_windows_follow_the_device_clock_not_the_arrival_stamps(tmp_path):
+    # frames of a 30 fps device as the RadHAR sample's ROS stamps them: in pairs 1.3 ms
+    # apart every 60 ms, with one single frame every 300 ms
+    path = tmp_path / "pairs.txt"
+    gaps_ms = [1.3, 58.7] * 4 + [60.0]  # 9 frames per 300 ms
+    stamps_ns = np.concatenate([[0.0], np.cumsum(gaps_ms * 10)])[:90] * 1e6
+    records = [
+        ros_record(i + 1, 0, 2.0 + 0.01 * i, 0.0, 0.0, secs=0, nsecs=int(stamp))
+        for i, stamp in enumerate(stamps_ns)
+    ]
+    write_ros(path, records)
+    rec = read_ti_ros_points(path)
+    assert rec.frame_rate_hz == pytest.approx(30.0, rel=0.02)
+    for window in point_windows(rec, window_s=2.0, hop_s=1 / 3):
+        ys = np.array([frame[0]["y"] for frame in window])
+        # every frame once, in order: no arrival pair repeated or skipped
+        np.testing.assert_allclose(np.diff(ys), 0.01, atol=1e-5)
+
+
 def test_radhar_sample_reads_with_the_published_statistics():
     if not SAMPLE.is_dir():
         pytest.skip(f"RadHAR sample absent: {SAMPLE}")

@@ -298,17 +298,25 @@ def point_windows(
     picks, for each target frame time, the nearest recorded frame (point clouds cannot be
     interpolated), so a 30 fps recording can feed a model trained at 50 fps.
 
+    Frames are placed on the device's clock, frame ``i`` at ``i / f`` with ``f`` the
+    recording's mean rate, not at their stamps: a TI device frames periodically (``frameCfg``)
+    while ROS stamps are arrival times. In the RadHAR sample frames arrive in pairs about
+    1 ms apart every 58 ms, and picking by stamp repeats about 6.5 of every 60 frames of a
+    window and skips as many; on the device clock a window at the recording's own rate holds
+    consecutive frames.
+
     Returns
     -------
     list of windows, each a list of ``round(window_s * rate)`` POINT_DTYPE frames.
     """
-    rate = frame_rate_hz or recording.frame_rate_hz
+    native = recording.frame_rate_hz
+    rate = frame_rate_hz or native
     if not math.isfinite(rate) or rate <= 0:
         raise RecordingError(f"{recording.source}: cannot window a recording without frame times")
     length = round(window_s * rate)
-    times = recording.times_s
-    if times.size == 0 or length < 1:
-        return []
+    if not math.isfinite(native) or length < 1:
+        return []  # under two frames, or no time between them: no window
+    times = np.arange(len(recording.frames)) / native  # the device clock [s]
     starts = np.arange(0.0, times[-1] - window_s + 1e-9 + 1.0 / rate, hop_s)
     windows = []
     for start in starts:
