@@ -59,6 +59,10 @@ def test_window_statistics_of_a_known_walker() -> None:
     assert math.isclose(stats["receding_fraction"][0], 60 / 90)
     # 1 s between the halves' mean times at 0.6 m/s (the fast mover's range follows it)
     assert abs(stats["mover_range_drift"][0] - 0.6) < 0.02
+    # on boresight from 2.0 m to 2.59 m: the mean range of the movers is the mean y
+    walked = 2.0 + 0.6 * np.arange(60) / RATE
+    expected = np.concatenate([walked, walked[::2]]).mean()
+    assert math.isclose(stats["mover_range"][0], expected, rel_tol=1e-6)
     assert stats["mover_spread_x"][0] == 0.0
     assert math.isclose(stats["mover_spread_z"][0], np.std([0.0] * 60 + [0.3] * 30), rel_tol=1e-5)
 

@@ -13,6 +13,8 @@ window:
 ``frames_with_movers``     share of frames holding at least one moving point
 ``fast_mover_fraction``    share of the moving points beyond the first Doppler bin
 ``receding_fraction``      share of the moving points moving away from the radar
+``mover_range``            mean horizontal distance of the movers from the radar [m]: where
+                           the person is, which the scenes' placement must cover
 ``mover_range_drift``      |mean range of the movers, second half - first half| [m]
 ``mover_spread_x/y/z``     standard deviation of the movers' positions [m]
 ``static_per_frame``       static points per frame inside the gate (clutter near the person)
@@ -35,6 +37,7 @@ WINDOW_STATISTICS: dict[str, str] = {
     "frames_with_movers": "fraction",
     "fast_mover_fraction": "fraction",
     "receding_fraction": "fraction",
+    "mover_range": "m",
     "mover_range_drift": "m",
     "mover_spread_x": "m",
     "mover_spread_y": "m",
@@ -137,13 +140,19 @@ def _mover_statistics(
     fast_mps: float,
 ) -> None:
     if len(velocity) == 0:
-        for name in ("fast_mover_fraction", "receding_fraction", "mover_range_drift"):
+        for name in (
+            "fast_mover_fraction",
+            "receding_fraction",
+            "mover_range",
+            "mover_range_drift",
+        ):
             values[name].append(math.nan)
         for axis in "xyz":
             values[f"mover_spread_{axis}"].append(math.nan)
         return
     values["fast_mover_fraction"].append(float(np.mean(np.abs(velocity) > fast_mps)))
     values["receding_fraction"].append(float(np.mean(velocity > 0)))
+    values["mover_range"].append(float(np.hypot(xyz[:, 0], xyz[:, 1]).mean()))
     ranges = np.linalg.norm(xyz, axis=1)
     early, late = frame < window / 2, frame >= window / 2
     both_halves = early.any() and late.any()
