@@ -642,6 +642,31 @@ def test_every_primitive_has_its_own_caption_phrase_and_action_stems():
         assert any(stem in phrase for stem in ACTION_STEMS[name]), (name, phrase)
 
 
+def test_distance_span_places_every_person_and_bad_spans_are_refused(encoder, tmp_path):
+    backend = ScriptedBackend(good_reply())
+    plan = make_plan(
+        RADHAR, 30, backend, encoder=encoder, progress=False, distance_span_m=(1.3, 2.0)
+    )
+    assert plan.distance_span_m == (1.3, 2.0)
+    for sample in plan.samples:
+        distance = math.hypot(*sample.program.placement.start_xy_m)
+        # a walker heading for the radar may start up to 1 m beyond the far end
+        assert 1.3 - 0.01 <= distance <= 3.0 + 0.01, (sample.tags, distance)
+        if "sequence" not in sample.tags and sample.activity in ("squats", "boxing"):
+            assert distance <= 2.0 + 0.01, (sample.activity, distance)
+    with pytest.raises(PlanError, match="low end exceeds"):
+        make_plan(RADHAR, 3, backend, encoder=encoder, distance_span_m=(3.0, 2.0))
+    with pytest.raises(PlanError, match=r"0\.5-15 m"):
+        make_plan(RADHAR, 3, backend, encoder=encoder, distance_span_m=(0.2, 2.0))
+    with pytest.raises(PlanError, match=r"0\.5-15 m"):
+        make_plan(RADHAR, 3, backend, encoder=encoder, distance_span_m=(1.0, float("nan")))
+
+    args = ["--scenario", RADHAR, "--count", "5", "--backend", "echo", "--encoder", "ngram"]
+    out = tmp_path / "plan.json"
+    result = CliRunner().invoke(_plan_app(), [*args, "--out", str(out), "--distance-m", "1,x"])
+    assert result.exit_code == 2 and "--distance-m takes LOW,HIGH in m" in result.output
+
+
 def test_noise_figure_span_sets_every_scene_and_bad_spans_are_refused(encoder, tmp_path):
     backend = ScriptedBackend(good_reply())
     plan = make_plan(

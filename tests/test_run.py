@@ -229,3 +229,6 @@ def test_noise_figure_span_reaches_every_scene_and_a_rerun_must_keep_it(tmp_path
     assert "planned with noise-figure offsets 9..9 dB, not 0..16" in text_of(other)
     default = run_cli(*recipe(out, real_dir))  # the default span is 0..16 dB too
     assert default.exit_code == 2 and "not 0..16" in text_of(default)
+    distances = run_cli(*recipe(out, real_dir), "--noise-figure-db", "9,9", "--distance-m", "1,2")
+    assert distances.exit_code == 2
+    assert "planned with start distances 1..5 m, not 1..2" in text_of(distances)

@@ -29,11 +29,12 @@ def build_plan(
     paraphrases: int = 2,
     encoder: str = "minilm",
     noise_figure_span_db: tuple[float, float] | None = None,
+    distance_span_m: tuple[float, float] | None = None,
 ):
     """Run the planner for the command line; errors print and exit with status 2."""
     from mmexpert.llm import LLMError, StructuredOutputError, make_backend
     from mmexpert.plan import EncoderUnavailableError, PlanError, make_encoder, make_plan
-    from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB
+    from mmexpert.plan.programs import DISTANCE_SPAN_M, NOISE_FIGURE_OFFSET_SPAN_DB
 
     if replay and cache is None:
         raise fail("--replay needs --cache FILE (the responses to replay)")
@@ -48,6 +49,7 @@ def build_plan(
             progress=True,
             paraphrases=paraphrases,
             noise_figure_span_db=noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB,
+            distance_span_m=distance_span_m or DISTANCE_SPAN_M,
         )
     except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
         raise fail(str(error)) from None
@@ -85,13 +87,35 @@ def print_plan(plan, out: Path) -> None:
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 
 
-def parse_span(text: str) -> tuple[float, float]:
-    """``LOW,HIGH`` [dB] of ``--noise-figure-db``; a bad value exits with status 2."""
+def parse_span(
+    text: str | None, option: str = "--noise-figure-db", unit: str = "dB"
+) -> tuple[float, float] | None:
+    """``LOW,HIGH`` of a span option (None when not given); a bad value exits with status 2."""
+    if text is None:
+        return None
     try:
         low, high = (float(part) for part in text.split(","))
     except ValueError:
-        raise fail(f"--noise-figure-db takes LOW,HIGH in dB, got {text!r}") from None
+        raise fail(f"{option} takes LOW,HIGH in {unit}, got {text!r}") from None
     return low, high
+
+
+NoiseFigureOption = Annotated[
+    str | None,
+    typer.Option(
+        "--noise-figure-db",
+        help="LOW,HIGH span of the scenes' noise-figure offsets [dB] (default 0,16; "
+        "`mmexpert calibrate` finds a device's).",
+    ),
+]
+DistanceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--distance-m",
+        help="LOW,HIGH span of the person's start distance from the radar [m] (default 1,5; "
+        "`mmexpert realism` shows where the person of real recordings is: mover_range).",
+    ),
+]
 
 
 def plan_command(
@@ -114,20 +138,24 @@ def plan_command(
     encoder: Annotated[
         str, typer.Option(help="Sentence encoder: minilm (default) or ngram (lexical).")
     ] = "minilm",
-    noise_figure_db: Annotated[
-        str | None,
-        typer.Option(
-            "--noise-figure-db",
-            help="LOW,HIGH span of the scenes' noise-figure offsets [dB] (default 0,16; "
-            "`mmexpert calibrate` finds a device's).",
-        ),
-    ] = None,
+    noise_figure_db: NoiseFigureOption = None,
+    distance_m: DistanceOption = None,
 ) -> None:
     """Plan a dataset: activity vocabulary, strategies, quotas, samples with captions and QA."""
     from mmexpert.plan import save_plan
 
-    span = parse_span(noise_figure_db) if noise_figure_db is not None else None
-    plan = build_plan(scenario, count, backend, cache, replay, seed, paraphrases, encoder, span)
+    plan = build_plan(
+        scenario,
+        count,
+        backend,
+        cache,
+        replay,
+        seed,
+        paraphrases,
+        encoder,
+        parse_span(noise_figure_db),
+        parse_span(distance_m, "--distance-m", "m"),
+    )
     save_plan(plan, out)
     print_plan(plan, out)
 

@@ -23,7 +23,7 @@ import typer
 from rich.table import Table
 
 from mmexpert.cli_common import console, fail
-from mmexpert.cli_plan import parse_span
+from mmexpert.cli_plan import DistanceOption, NoiseFigureOption, parse_span
 from mmexpert.flywheel.recipe import (
     EVAL_REAL_FOLDER,
     RecipeError,
@@ -267,13 +267,8 @@ def run_command(
         ),
     ] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every stage.")] = 0,
-    noise_figure_db: Annotated[
-        str | None,
-        typer.Option(
-            "--noise-figure-db",
-            help="LOW,HIGH span of the scenes' noise-figure offsets [dB] (default 0,16).",
-        ),
-    ] = None,
+    noise_figure_db: NoiseFigureOption = None,
+    distance_m: DistanceOption = None,
     window_s: Annotated[float, typer.Option("--window-s", help="Model window [s].")] = 2.0,
     hop_s: Annotated[float, typer.Option("--hop-s", help="Real-data window hop [s].")] = 1 / 3,
     num_frames: Annotated[
@@ -324,7 +319,8 @@ def run_command(
         llm=llm,
         encoder=encoder,
         paraphrases=paraphrases,
-        noise_figure_span_db=parse_span(noise_figure_db) if noise_figure_db else None,
+        noise_figure_span_db=parse_span(noise_figure_db),
+        distance_span_m=parse_span(distance_m, "--distance-m", "m"),
         seed=seed,
         window_s=window_s,
         hop_s=hop_s,

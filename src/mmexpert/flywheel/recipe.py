@@ -68,6 +68,7 @@ class RunOptions:
     encoder: str = "minilm"  # planner sentence encoder ("ngram": lexical, no model load)
     paraphrases: int = 2  # LLM paraphrases asked per planned sample (0: captions only)
     noise_figure_span_db: tuple[float, float] | None = None  # None: the planner's default
+    distance_span_m: tuple[float, float] | None = None  # None: the planner's default (1-5 m)
     seed: int = 0  # seeds plan, split and training
     window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
     hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
@@ -307,10 +308,11 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
         make_plan,
         save_plan,
     )
-    from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB
+    from mmexpert.plan.programs import DISTANCE_SPAN_M, NOISE_FIGURE_OFFSET_SPAN_DB
 
     started = time.perf_counter()
     span = options.noise_figure_span_db or NOISE_FIGURE_OFFSET_SPAN_DB
+    distances = options.distance_span_m or DISTANCE_SPAN_M
     path = options.out / "plan.json"
     if path.is_file():
         try:
@@ -326,12 +328,17 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 f"{path} was planned for scenario {plan.scenario!r}, count {plan.count}, seed "
                 f"{plan.seed}; use another --out, or delete it to plan again"
             )
-        if plan.noise_figure_span_db is not None and tuple(plan.noise_figure_span_db) != span:
-            low, high = plan.noise_figure_span_db
-            raise RecipeError(
-                f"{path} was planned with noise-figure offsets {low:g}..{high:g} dB, not "
-                f"{span[0]:g}..{span[1]:g}; use another --out, or delete it to plan again"
-            )
+        # a plan made before a span was recorded used the default one
+        for what, unit, planned, wanted in (
+            ("noise-figure offsets", "dB", plan.noise_figure_span_db, span),
+            ("start distances", "m", plan.distance_span_m or DISTANCE_SPAN_M, distances),
+        ):
+            if planned is not None and tuple(planned) != tuple(wanted):
+                raise RecipeError(
+                    f"{path} was planned with {what} {planned[0]:g}..{planned[1]:g} {unit}, "
+                    f"not {wanted[0]:g}..{wanted[1]:g}; use another --out, or delete it to "
+                    "plan again"
+                )
         note = f"reused {path.name}"
     else:
         llm = _make_backend(options, backend, options.out / "llm_cache.sqlite")
@@ -345,6 +352,7 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 progress=options.progress,
                 paraphrases=options.paraphrases,
                 noise_figure_span_db=span,
+                distance_span_m=distances,
             )
         except (StructuredOutputError, PlanError, LLMError, EncoderUnavailableError) as error:
             raise RecipeError(str(error)) from None

@@ -51,7 +51,7 @@ from mmexpert.plan.captions import (
     make_qa,
 )
 from mmexpert.plan.encoder import SentenceEncoder, make_encoder
-from mmexpert.plan.programs import NOISE_FIGURE_OFFSET_SPAN_DB, sample_program
+from mmexpert.plan.programs import DISTANCE_SPAN_M, NOISE_FIGURE_OFFSET_SPAN_DB, sample_program
 from mmexpert.plan.spec import SampleSpec, SceneSpec
 from mmexpert.plan.strategies import (
     RELEVANCE_WEIGHTS,
@@ -199,6 +199,8 @@ class Plan(BaseModel):
     population: Population = "any"  # who the subjects mostly are
     # span of the scenes' noise-figure offsets [dB]; None: planned before it was recorded
     noise_figure_span_db: tuple[float, float] | None = None
+    # span of the person's start distance [m]; None: planned before it was recorded (1-5 m)
+    distance_span_m: tuple[float, float] | None = None
     vocabulary: Vocabulary
     strategies: list[StrategyWeight]
     subtasks: list[Subtask]
@@ -628,6 +630,27 @@ def check_noise_figure_span(span_db: tuple[float, float]) -> None:
             raise PlanError(f"noise-figure offset {bound} dB: {reason}") from None
 
 
+MAX_PLANNED_DISTANCE_M = 15.0  # farthest start distance a plan may ask for [m]
+
+
+def check_distance_span(span_m: tuple[float, float]) -> None:
+    """Refuse a start-distance span [m] that is reversed or outside 0.5-15 m.
+
+    Raises
+    ------
+    PlanError
+        Naming the bad bound.
+    """
+    low, high = span_m
+    if low > high:
+        raise PlanError(f"distance span {low}..{high} m: the low end exceeds the high end")
+    if not (low >= 0.5 and high <= MAX_PLANNED_DISTANCE_M):  # NaN fails too
+        raise PlanError(
+            f"distance span {low}..{high} m: a person starts 0.5-{MAX_PLANNED_DISTANCE_M:g} m "
+            "from the radar"
+        )
+
+
 def make_plan(
     scenario: str,
     count: int,
@@ -638,6 +661,7 @@ def make_plan(
     paraphrases: int = 2,
     batch_size: int = 8,
     noise_figure_span_db: tuple[float, float] = NOISE_FIGURE_OFFSET_SPAN_DB,
+    distance_span_m: tuple[float, float] = DISTANCE_SPAN_M,
 ) -> Plan:
     """Plan ``count`` samples for ``scenario``.
 
@@ -662,6 +686,9 @@ def make_plan(
     noise_figure_span_db : (float, float)
         The scenes' noise-figure offsets are uniform over this span [dB]
         (``mmexpert calibrate`` finds a device's).
+    distance_span_m : (float, float)
+        The person starts this far from the radar [m], log-uniform (the realism report's
+        ``mover_range`` shows where the person of real recordings is).
 
     Returns
     -------
@@ -682,6 +709,7 @@ def make_plan(
     if seed < 0:
         raise PlanError(f"seed must be >= 0, got {seed}")
     check_noise_figure_span(noise_figure_span_db)
+    check_distance_span(distance_span_m)
     encoder = encoder or make_encoder("minilm")
     thresholds = encoder.thresholds
     report = PlanReport(
@@ -735,6 +763,7 @@ def make_plan(
                     widen=widen,
                     population=population,
                     noise_figure_span_db=noise_figure_span_db,
+                    distance_span_m=distance_span_m,
                 )
             except ProgramError:
                 report.invalid_programs += 1
@@ -831,6 +860,7 @@ def make_plan(
         seed=seed,
         population=population,
         noise_figure_span_db=noise_figure_span_db,
+        distance_span_m=distance_span_m,
         vocabulary=vocabulary,
         strategies=strategies,
         subtasks=subtasks,

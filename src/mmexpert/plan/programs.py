@@ -27,6 +27,7 @@ from mmexpert.plan.strategies import (
 
 MIN_DISTANCE_M = 1.0  # closest start distance to the radar [m]
 MAX_DISTANCE_M = 5.0  # farthest start distance [m]
+DISTANCE_SPAN_M = (MIN_DISTANCE_M, MAX_DISTANCE_M)  # default span of the start distance [m]
 MAX_AZIMUTH_RAD = math.radians(35.0)  # start bearing off the boresight
 CLEARANCE_M = 1.2  # closest the pelvis may come to the radar [m]
 # Link-budget offset added to the device's noise figure [dB]. It stands for everything that
@@ -224,6 +225,7 @@ def sample_program(
     widen: bool = False,
     population: str = "any",
     noise_figure_span_db: tuple[float, float] = NOISE_FIGURE_OFFSET_SPAN_DB,
+    distance_span_m: tuple[float, float] = DISTANCE_SPAN_M,
 ) -> tuple[MotionProgram, list[str], SceneSpec]:
     """Sample one program of ``activity`` under ``strategy``.
 
@@ -242,6 +244,10 @@ def sample_program(
         Who the scenario is about (shifts the subjects' age groups).
     noise_figure_span_db : (float, float)
         Span of the scene's noise-figure offset [dB] (see :func:`sample_scene`).
+    distance_span_m : (float, float)
+        Span of the person's start distance from the radar [m], log-uniform. A walker
+        heading for the radar starts farther when its path needs the room (up to 1 m beyond
+        the span's far end; the walk is shortened past that).
 
     Returns
     -------
@@ -306,17 +312,18 @@ def sample_program(
             travel_toward_m += 0.8 * subject["height_m"]
     if use.primitive == "walk_circle":
         travel_toward_m = max(travel_toward_m, 2 * parameters["radius_m"])
-    min_distance = max(MIN_DISTANCE_M, CLEARANCE_M + travel_toward_m)
-    if min_distance > MAX_DISTANCE_M + 1.0:
+    nearest_m, farthest_m = distance_span_m
+    min_distance = max(nearest_m, CLEARANCE_M + travel_toward_m)
+    if min_distance > farthest_m + 1.0:
         # too far to travel at this speed: shorten the main segment instead
-        excess = min_distance - (MAX_DISTANCE_M + 1.0)
+        excess = min_distance - (farthest_m + 1.0)
         speed = max(travel_speed, 0.3)
         info = get_primitive(use.primitive)
         duration = _round(max(info.min_duration_s, duration - excess / speed - 0.1), 1)
         segments[-1]["duration_s"] = duration
-        min_distance = MAX_DISTANCE_M + 1.0
+        min_distance = farthest_m + 1.0
     # log-uniform: indoor sensing puts people 1-2.5 m away as often as 2.5-5 m
-    far = max(min_distance, MAX_DISTANCE_M)
+    far = max(min_distance, farthest_m)
     distance = _round(math.exp(rng.uniform(math.log(min_distance), math.log(far))), 2)
     azimuth = float(rng.uniform(-MAX_AZIMUTH_RAD, MAX_AZIMUTH_RAD))
     start = (_round(distance * math.sin(azimuth)), _round(distance * math.cos(azimuth)))
