@@ -300,9 +300,9 @@ def point_windows(
 
     Frames are placed on the device's clock, frame ``i`` at ``i / f`` with ``f`` the
     recording's mean rate, not at their stamps: a TI device frames periodically (``frameCfg``)
-    while ROS stamps are arrival times. In the RadHAR sample frames arrive in pairs about
-    1 ms apart every 58 ms, and picking by stamp repeats about 6.5 of every 60 frames of a
-    window and skips as many; on the device clock a window at the recording's own rate holds
+    while ROS stamps are arrival times. In the RadHAR sample frames arrive in pairs 1.3 ms
+    apart every 60 ms, and picking by stamp repeats about 6.5 of every 60 frames of a window
+    and skips as many; on the device clock a window at the recording's own rate holds
     consecutive frames.
 
     Returns

@@ -2,8 +2,9 @@
 
 Everything random comes from the ``rng`` passed in. Parameter values are drawn from the
 activity table's natural ranges (or the middle of the primitive's range), pushed to one end
-for speed / intensity variants; subjects, distances (1-5 m, log-uniform), azimuths and
-headings vary; locomotion is placed so that the person never walks through the radar.
+for speed / intensity variants; subjects, distances (1-5 m by default, log-uniform),
+azimuths and headings vary; locomotion is placed so that the person never walks through the
+radar.
 """
 
 from __future__ import annotations
