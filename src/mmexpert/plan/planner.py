@@ -611,6 +611,14 @@ def _sample_seed(seed: int, *keys: int) -> int:
     return int(np.random.SeedSequence([seed, *keys]).generate_state(1)[0] & 0x7FFFFFFF)
 
 
+def _ordered_span(span: tuple[float, float], what: str, unit: str) -> tuple[float, float]:
+    """``(low, high)`` of a span option; PlanError when it is reversed."""
+    low, high = span
+    if low > high:
+        raise PlanError(f"{what} span {low}..{high} {unit}: the low end exceeds the high end")
+    return low, high
+
+
 def check_noise_figure_span(span_db: tuple[float, float]) -> None:
     """Refuse a noise-figure span [dB] that is reversed or that a scene spec cannot hold.
 
@@ -619,9 +627,7 @@ def check_noise_figure_span(span_db: tuple[float, float]) -> None:
     PlanError
         Naming the bad bound.
     """
-    low, high = span_db
-    if low > high:
-        raise PlanError(f"noise-figure span {low}..{high} dB: the low end exceeds the high end")
+    low, high = _ordered_span(span_db, "noise-figure", "dB")
     for bound in (low, high):
         try:
             SceneSpec(noise_figure_offset_db=bound)
@@ -641,9 +647,7 @@ def check_distance_span(span_m: tuple[float, float]) -> None:
     PlanError
         Naming the bad bound.
     """
-    low, high = span_m
-    if low > high:
-        raise PlanError(f"distance span {low}..{high} m: the low end exceeds the high end")
+    low, high = _ordered_span(span_m, "distance", "m")
     if not (low >= 0.5 and high <= MAX_PLANNED_DISTANCE_M):  # NaN fails too
         raise PlanError(
             f"distance span {low}..{high} m: a person starts 0.5-{MAX_PLANNED_DISTANCE_M:g} m "
