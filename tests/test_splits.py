@@ -113,6 +113,26 @@ def test_split_is_deterministic_and_order_independent() -> None:
     assert other_seed.test != first.test
 
 
+def test_samples_simulated_again_under_new_ids_keep_their_side() -> None:
+    # A changed simulator gives every sample a new id (the id hashes the generator's code);
+    # the same programs and captions must still be held out.
+    items = leaky_metadata()
+    renamed = [{**item, "sample_id": sample_key("new code", item["sample_id"])} for item in items]
+    before = grouped_split(
+        items, group_key=both_keys, test_fraction=0.3, seed=3, stratify="activity"
+    )
+    after = grouped_split(
+        renamed, group_key=both_keys, test_fraction=0.3, seed=3, stratify="activity"
+    )
+    held_out = {item["sample_id"] for item in items if item["sample_id"] in set(before.test)}
+    renamed_back = {
+        old["sample_id"]
+        for old, new in zip(items, renamed, strict=True)
+        if new["sample_id"] in set(after.test)
+    }
+    assert renamed_back == held_out
+
+
 def test_field_name_keys_and_keyless_samples() -> None:
     items = [
         {"sample_id": "a", "program": "p1"},

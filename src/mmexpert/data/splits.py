@@ -182,6 +182,8 @@ def grouped_split(
         Target fraction of samples in test, in (0, 1).
     seed
         Orders the groups; equal inputs and seed give the same split, whatever the input order.
+        Groups are ranked by their keys, so samples simulated again under new ids (a changed
+        simulator) keep their side.
     stratify
         A metadata field (e.g. ``"activity"``): each of its values gets its own share of test,
         so no class ends up in test alone. A group counts in the stratum of its first sample.
@@ -216,19 +218,25 @@ def grouped_split(
         raise SplitError("sample ids must be unique to split them")
     metadata_by_id = {str(item["sample_id"]): item for item in items}
     position = {sample_id: index for index, sample_id in enumerate(ids)}
+    keys_by_id = {sample_id: _keys_for(metadata_by_id[sample_id], group_key) for sample_id in ids}
 
     union_find = _UnionFind(len(ids))
     first_owner: dict[str, int] = {}
     for sample_id in ids:
         index = position[sample_id]
-        for key in _keys_for(metadata_by_id[sample_id], group_key):
+        for key in keys_by_id[sample_id]:
             owner = first_owner.setdefault(key, index)
             union_find.union(owner, index)
 
+    # Samples and groups are ordered by their group keys, not their ids: an id hashes the
+    # generator's code, so ordering by ids moved the split whenever the simulator changed.
+    def order_key(sample_id: str) -> tuple[list[str], str]:
+        return sorted(keys_by_id[sample_id]) or [f"\uffff{sample_id}"], sample_id
+
     components: dict[int, list[str]] = {}
-    for sample_id in ids:
+    for sample_id in sorted(ids, key=order_key):
         components.setdefault(union_find.find(position[sample_id]), []).append(sample_id)
-    ordered = sorted(components.values(), key=lambda members: members[0])
+    ordered = sorted(components.values(), key=lambda members: order_key(members[0]))
     permutation = np.random.default_rng(seed).permutation(len(ordered))
 
     strata: dict[str, list[list[str]]] = {}
