@@ -143,3 +143,20 @@ def test_an_offset_without_movers_never_wins() -> None:
         "radhar:x", 1, 1, ("movers_per_frame",), {}, {}, (result(0, float("nan")), result(4, 2.0))
     )
     assert calibration.best.offset_db == 4
+
+
+def test_a_best_offset_at_the_end_of_the_range_is_flagged() -> None:
+    from mmexpert.eval.calibrate import LinkBudgetCalibration, OffsetResult
+
+    def calibration(distances: dict[float, float]) -> LinkBudgetCalibration:
+        results = tuple(OffsetResult(o, 1, 1, {}, {}, d) for o, d in distances.items())
+        return LinkBudgetCalibration("radhar:x", 1, 1, ("movers_per_frame",), {}, {}, results)
+
+    highest = calibration({8: 1.6, 16: 1.2, 24: 1.05})
+    assert highest.best_at_edge == "highest"
+    assert "highest one tried" in highest.edge_note and "-6 to +24 dB" in highest.edge_note
+    assert calibration({8: 0.9, 16: 1.2, 24: 1.05}).best_at_edge == "lowest"
+    inside = calibration({8: 1.6, 16: 1.0, 24: 1.05})
+    assert inside.best_at_edge is None and inside.edge_note is None
+    assert calibration({12: 1.0}).best_at_edge is None  # one offset has no range
+    assert json.loads(calibration({8: 1.6, 24: 1.0}).to_json())["best_at_edge"] == "highest"

@@ -183,6 +183,8 @@ def calibrate_command(
         f"best noise-figure offset: {calibration.best.offset_db:+.1f} dB "
         f"(medians per window; distance = sum of EMD / std of the real windows)"
     )
+    if calibration.edge_note is not None:
+        console.print(calibration.edge_note, markup=False)
     console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
 
 

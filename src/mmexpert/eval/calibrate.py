@@ -40,7 +40,7 @@ from mmexpert.eval.realism import (
 )
 from mmexpert.eval.window_stats import WINDOW_STATISTICS
 from mmexpert.plan.planner import PlanError, check_noise_figure_span
-from mmexpert.plan.spec import SampleSpec
+from mmexpert.plan.spec import NOISE_FIGURE_OFFSET_LIMITS_DB, SampleSpec
 from mmexpert.radar.config import RadarConfig
 
 CALIBRATION_STATISTICS = ("frames_with_movers", "fast_mover_fraction", "movers_per_frame")
@@ -81,9 +81,34 @@ class LinkBudgetCalibration:
             self.results, key=lambda r: r.distance if math.isfinite(r.distance) else math.inf
         )
 
+    @property
+    def best_at_edge(self) -> str | None:
+        """``"lowest"`` or ``"highest"`` when the best offset is an end of the tried range
+        (the optimum may lie beyond it), else ``None``."""
+        offsets = [result.offset_db for result in self.results]
+        if len(set(offsets)) < 2:
+            return None
+        if self.best.offset_db == max(offsets):
+            return "highest"
+        if self.best.offset_db == min(offsets):
+            return "lowest"
+        return None
+
+    @property
+    def edge_note(self) -> str | None:
+        """What to try next when the best offset is an end of the tried range, else None."""
+        if self.best_at_edge is None:
+            return None
+        low, high = NOISE_FIGURE_OFFSET_LIMITS_DB
+        return (
+            f"the best offset is the {self.best_at_edge} one tried, so the optimum may lie "
+            f"beyond it: try offsets past it (a scene holds {low:+.0f} to {high:+.0f} dB)"
+        )
+
     def to_json(self) -> str:
         data = asdict(self)
         data["best_offset_db"] = self.best.offset_db
+        data["best_at_edge"] = self.best_at_edge
         return json.dumps(data, indent=1)
 
 

@@ -43,6 +43,10 @@ class RoomSpec(BaseModel):
     furniture: int = Field(0, ge=0, le=20, description="static reflectors, placed by the seed")
 
 
+NOISE_FIGURE_OFFSET_LIMITS_DB = (-6.0, 24.0)
+"""The noise-figure offsets [dB] a scene accepts."""
+
+
 class SceneSpec(BaseModel):
     """The surroundings of the person and the radar's mounting (domain randomization)."""
 
@@ -51,7 +55,10 @@ class SceneSpec(BaseModel):
     mount_height_m: float = Field(1.0, ge=0.2, le=3.0, description="radar height [m]")
     tilt_rad: float = Field(0.0, ge=-0.6, le=0.6, description="radar pitch, + up [rad]")
     noise_figure_offset_db: float = Field(
-        0.0, ge=-6.0, le=24.0, description="added to the device's noise figure [dB]"
+        0.0,
+        ge=NOISE_FIGURE_OFFSET_LIMITS_DB[0],
+        le=NOISE_FIGURE_OFFSET_LIMITS_DB[1],
+        description="added to the device's noise figure [dB]",
     )
     # A named room of mmexpert.data.simulation ("empty", "demo") or a parametric one.
     room: Literal["empty", "demo"] | RoomSpec = "empty"
