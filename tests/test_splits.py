@@ -124,13 +124,13 @@ def test_samples_simulated_again_under_new_ids_keep_their_side() -> None:
     after = grouped_split(
         renamed, group_key=both_keys, test_fraction=0.3, seed=3, stratify="activity"
     )
-    held_out = {item["sample_id"] for item in items if item["sample_id"] in set(before.test)}
+    held_out_after = set(after.test)
     renamed_back = {
         old["sample_id"]
         for old, new in zip(items, renamed, strict=True)
-        if new["sample_id"] in set(after.test)
+        if new["sample_id"] in held_out_after
     }
-    assert renamed_back == held_out
+    assert renamed_back == set(before.test)
 
 
 def test_field_name_keys_and_keyless_samples() -> None:

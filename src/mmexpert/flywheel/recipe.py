@@ -328,7 +328,8 @@ def _plan(options: RunOptions, state: RunState, log: Log, backend: Any) -> Path:
                 f"{path} was planned for scenario {plan.scenario!r}, count {plan.count}, seed "
                 f"{plan.seed}; use another --out, or delete it to plan again"
             )
-        # a plan made before a span was recorded used the default one
+        # A plan made before its distance span was recorded used 1-5 m; one made before its
+        # noise-figure span was recorded is not checked (that default has changed).
         for what, unit, planned, wanted in (
             ("noise-figure offsets", "dB", plan.noise_figure_span_db, span),
             ("start distances", "m", plan.distance_span_m or DISTANCE_SPAN_M, distances),
