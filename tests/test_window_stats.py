@@ -67,6 +67,20 @@ def test_window_statistics_of_a_known_walker() -> None:
     assert math.isclose(stats["mover_spread_z"][0], np.std([0.0] * 60 + [0.3] * 30), rel_tol=1e-5)
 
 
+def test_mover_intensity_is_the_median_over_the_movers_only() -> None:
+    frames = _walker()
+    expected = []
+    for index, frame in enumerate(frames):
+        moving = frame["velocity"] != 0.0
+        frame["intensity"][moving] = 10.0 * (1 + index % 3)  # 10, 20 or 30 dB
+        frame["intensity"][~moving] = 99.0  # static points must not count
+        expected += [10.0 * (1 + index % 3)] * int(moving.sum())
+    stats = window_statistics(_side(frames, [60]), zero_velocity_tolerance_mps=STEP / 2)
+    assert stats["mover_intensity"][0] == np.median(expected)
+    still = [_frame([(0.5, 2.0, 0.0, 0.0)]) for _ in range(60)]
+    assert math.isnan(window_statistics(_side(still, [60]), STEP / 2)["mover_intensity"][0])
+
+
 def test_windows_never_straddle_two_clips_and_empty_windows_count_as_zero() -> None:
     still = [_frame([(0.0, 2.0, 0.0, 0.0)]) for _ in range(70)]
     stats = window_statistics(_side(_walker(50) + still, [50, 70]), STEP / 2, hop_s=1 / 3)

@@ -18,6 +18,9 @@ window:
 ``mover_range_drift``      |mean range of the movers, second half - first half| [m]
 ``mover_spread_x/y/z``     standard deviation of the movers' positions [m]
 ``static_per_frame``       static points per frame inside the gate (clutter near the person)
+``mover_intensity``        median intensity of the movers [dB]: how far above the detector's
+                           noise estimate they stand, which separates a stricter CFAR threshold
+                           (fewer, stronger points) from a weaker link budget (fewer, weaker)
 =========================  ====================================================================
 
 Windows without a moving point count in ``movers_per_frame`` and ``frames_with_movers``
@@ -43,6 +46,7 @@ WINDOW_STATISTICS: dict[str, str] = {
     "mover_spread_y": "m",
     "mover_spread_z": "m",
     "static_per_frame": "points",
+    "mover_intensity": "dB",
 }
 """Statistic name -> unit, in report order."""
 
@@ -53,9 +57,9 @@ class WindowPoints(Protocol):
 
     Attributes
     ----------
-    x_m, y_m, z_m, velocity_mps : float64 [N]
-        Radar local frame (x right, y boresight, z up) [m] and radial velocity [m/s],
-        grouped by frame in time order, clip after clip.
+    x_m, y_m, z_m, velocity_mps, intensity_db : float64 [N]
+        Radar local frame (x right, y boresight, z up) [m], radial velocity [m/s] and
+        intensity [dB], grouped by frame in time order, clip after clip.
     points_per_frame : int64 [F]
         Points of every frame.
     frames_per_clip : int64 [C]
@@ -68,6 +72,7 @@ class WindowPoints(Protocol):
     y_m: np.ndarray
     z_m: np.ndarray
     velocity_mps: np.ndarray
+    intensity_db: np.ndarray
     points_per_frame: np.ndarray
     frames_per_clip: np.ndarray
     frame_rate_hz: float
@@ -128,6 +133,10 @@ def window_statistics(
             values["frames_with_movers"].append(len(np.unique(frame[movers])) / window)
             values["static_per_frame"].append((near & ~moving).sum() / window)
             _mover_statistics(values, xyz[movers], velocity[movers], frame[movers], window, fast)
+            intensity = side.intensity_db[lo:hi][movers]
+            values["mover_intensity"].append(
+                float(np.median(intensity)) if len(intensity) else math.nan
+            )
     return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
 
 
