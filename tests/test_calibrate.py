@@ -8,6 +8,7 @@ sample.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from mmexpert.eval.calibrate import (
     balanced_subset,
     calibrate_link_budget,
     with_noise_figure_offset,
+    with_range_cfar_threshold,
 )
 from mmexpert.plan.spec import SampleSpec
 from mmexpert.radar.presets import load_radar
@@ -98,6 +100,52 @@ def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Pat
     for offset in ("+0.0", "+12.0"):
         with DatasetStore.open(tmp_path / f"offset_{offset}dB") as store:
             assert len(store.records()) == 2  # stored once, not twice
+
+
+def test_the_cfar_threshold_of_the_recordings_is_recovered(tmp_path: Path) -> None:
+    """Recordings made with a 15 dB range CFAR (the preset has 9 dB) at the true offset: the
+    grid over (9, 15 dB) x (the true offset) picks 15 dB, and the CLI prints it."""
+    radar = load_radar(RADAR)
+    strict = with_range_cfar_threshold(radar, 15.0)
+    specs = with_noise_figure_offset(_three_second_specs(), TRUE_OFFSET_DB)
+    generate(specs, strict, tmp_path / "real_store", executor="serial", progress=False)
+    _write_store_as_radhar(tmp_path / "real_store", tmp_path / "real", radar.frame_rate_hz)
+    calibration = calibrate_link_budget(
+        _three_second_specs(),
+        radar,
+        f"radhar:{tmp_path / 'real'}",
+        tmp_path / "grid",
+        offsets_db=(TRUE_OFFSET_DB,),
+        executor="serial",
+        progress=False,
+        cfar_thresholds_db=(9.0, 15.0),
+    )
+    at_preset, at_true = calibration.results
+    assert (at_preset.cfar_threshold_db, at_true.cfar_threshold_db) == (9.0, 15.0)
+    assert calibration.best is at_true and at_true.distance == pytest.approx(0.0, abs=1e-9)
+    assert at_preset.distance > 0.0
+    # the stricter detector keeps fewer movers
+    medians = [r.synthetic_median["movers_per_frame"] for r in calibration.results]
+    assert medians[0] > medians[1]
+    assert (
+        json.loads((tmp_path / "grid" / "calibration.json").read_text())["best_cfar_threshold_db"]
+        == 15.0
+    )
+    assert (tmp_path / "grid" / "cfar_15.0dB" / "offset_+12.0dB" / "store.json").exists()
+    with pytest.raises(CalibrationError, match="positive number of dB"):
+        with_range_cfar_threshold(radar, -3.0)
+    result = CliRunner().invoke(
+        app,
+        [
+            "calibrate", "--plan", str(PLAN_SMALL), "--radar", RADAR,
+            "--real", f"radhar:{tmp_path / 'real'}", "--out", str(tmp_path / "grid"),
+            "--offsets", "12", "--count", "2", "--cfar-thresholds", "9,15", "--no-progress",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    # other programs than above, so either threshold may win; the grid is in the table
+    printed = " ".join(result.output.split())  # undo rich's wrapping
+    assert re.search(r"best noise-figure offset: \+12\.0 dB with range CFAR (9|15) dB", printed)
 
 
 def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:

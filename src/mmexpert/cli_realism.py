@@ -116,6 +116,14 @@ def calibrate_command(
     offsets: Annotated[
         str, typer.Option("--offsets", help="Noise-figure offsets to try [dB], comma-separated.")
     ] = "0,4,8,12,16",
+    cfar_thresholds: Annotated[
+        str,
+        typer.Option(
+            "--cfar-thresholds",
+            help="Range CFAR thresholds to try with every offset [dB], comma-separated "
+            "(default: the radar's own).",
+        ),
+    ] = "",
     count: Annotated[
         int, typer.Option("--count", min=1, help="Programs simulated per offset (all classes).")
     ] = 50,
@@ -150,6 +158,9 @@ def calibrate_command(
             split_csv(statistics),
             workers=workers,
             progress=not no_progress,
+            cfar_thresholds_db=(
+                parse_floats(cfar_thresholds, "--cfar-thresholds") if cfar_thresholds else None
+            ),
         )
     except (PlanFileError, EngineError, CalibrationError, RealismError) as error:
         raise fail(str(error)) from None
@@ -162,12 +173,16 @@ def calibrate_command(
             f"{calibration.real_windows} real windows (labels unused)"
         )
     )
+    grid = cfar_thresholds != ""
+    if grid:
+        table.add_column("CFAR [dB]", justify="right")
     table.add_column("offset [dB]", justify="right")
     for name in calibration.statistics:
         table.add_column(f"{name} (EMD)", justify="right")
     table.add_column("distance", justify="right")
     for result in calibration.results:
         table.add_row(
+            *([f"{result.cfar_threshold_db:.1f}"] if grid else []),
             f"{result.offset_db:+.1f}",
             *(
                 f"{result.synthetic_median[name]:.3g} ({result.emd[name]:.3g})"
@@ -176,12 +191,17 @@ def calibrate_command(
             f"{result.distance:.3f}",
         )
     table.add_row(
-        "real", *(f"{calibration.real_median[n]:.3g}" for n in calibration.statistics), ""
+        *([""] if grid else []),
+        "real",
+        *(f"{calibration.real_median[n]:.3g}" for n in calibration.statistics),
+        "",
     )
     console.print(table)
+    best_cfar = calibration.best.cfar_threshold_db
     console.print(
         f"best noise-figure offset: {calibration.best.offset_db:+.1f} dB "
-        f"(medians per window; distance = sum of EMD / std of the real windows)"
+        + (f"with range CFAR {best_cfar:g} dB " if best_cfar is not None else "")
+        + "(medians per window; distance = sum of EMD / std of the real windows)"
     )
     if calibration.edge_note is not None:
         console.print(calibration.edge_note, markup=False)

@@ -14,11 +14,18 @@ offset is the sum over the chosen statistics of EMD / (standard deviation of the
 windows), so statistics in different units weigh alike. No label is read: real recordings
 are pooled as in :func:`~mmexpert.eval.realism.load_real_points`.
 
-Every offset's clips go to their own store under ``out_dir``; a rerun skips what is stored.
+A stricter detector thins the movers too, but keeps the strong ones, so
+``cfar_thresholds_db`` adds a second axis: the radar's range CFAR threshold. With it every
+(threshold, offset) pair is simulated, and ``mover_intensity`` among the statistics tells the
+two knobs apart.
+
+Every grid point's clips go to their own store under ``out_dir``; a rerun skips what is
+stored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -41,7 +48,7 @@ from mmexpert.eval.realism import (
 from mmexpert.eval.window_stats import WINDOW_STATISTICS
 from mmexpert.plan.planner import PlanError, check_noise_figure_span
 from mmexpert.plan.spec import NOISE_FIGURE_OFFSET_LIMITS_DB, SampleSpec
-from mmexpert.radar.config import RadarConfig
+from mmexpert.radar.config import RadarConfig, RadarConfigError
 
 CALIBRATION_STATISTICS = ("frames_with_movers", "fast_mover_fraction", "movers_per_frame")
 """Window statistics the link budget moves most (see the module docstring)."""
@@ -60,6 +67,7 @@ class OffsetResult:
     synthetic_median: dict[str, float]  # statistic -> median over the synthetic windows
     emd: dict[str, float]  # statistic -> EMD to the real windows (its unit)
     distance: float  # sum of EMD / std of the real windows (dimensionless)
+    cfar_threshold_db: float | None = None  # range CFAR threshold tried [dB]; None: the radar's
 
 
 @dataclass(frozen=True)
@@ -85,7 +93,8 @@ class LinkBudgetCalibration:
     def best_at_edge(self) -> str | None:
         """``"lowest"`` or ``"highest"`` when the best offset is an end of the tried range
         (the optimum may lie beyond it), else ``None``."""
-        offsets = [result.offset_db for result in self.results]
+        threshold = self.best.cfar_threshold_db
+        offsets = [r.offset_db for r in self.results if r.cfar_threshold_db == threshold]
         if len(set(offsets)) < 2:
             return None
         if self.best.offset_db == max(offsets):
@@ -108,6 +117,7 @@ class LinkBudgetCalibration:
     def to_json(self) -> str:
         data = asdict(self)
         data["best_offset_db"] = self.best.offset_db
+        data["best_cfar_threshold_db"] = self.best.cfar_threshold_db
         data["best_at_edge"] = self.best_at_edge
         return json.dumps(data, indent=1)
 
@@ -134,6 +144,25 @@ def with_noise_figure_offset(specs: Sequence[SampleSpec], offset_db: float) -> l
         )
         for spec in specs
     ]
+
+
+def with_range_cfar_threshold(radar: RadarConfig, threshold_db: float) -> RadarConfig:
+    """``radar`` with its range CFAR threshold set to ``threshold_db`` [dB].
+
+    Raises
+    ------
+    CalibrationError
+        If the threshold is not a positive finite number or the radar refuses it.
+    """
+    if not (math.isfinite(threshold_db) and threshold_db > 0):
+        raise CalibrationError(
+            f"a CFAR threshold must be a positive number of dB, got {threshold_db}"
+        )
+    chain = dataclasses.replace(radar.chain, cfar_range_threshold_db=float(threshold_db))
+    try:
+        return dataclasses.replace(radar, chain=chain)
+    except RadarConfigError as error:
+        raise CalibrationError(str(error)) from None
 
 
 def balanced_subset(specs: Sequence[SampleSpec], count: int) -> list[SampleSpec]:
@@ -170,6 +199,7 @@ def calibrate_link_budget(
     executor: Executor = "process",
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    cfar_thresholds_db: Sequence[float] | None = None,
 ) -> LinkBudgetCalibration:
     """Simulate ``specs`` at every offset and compare their windows with the real ones.
 
@@ -191,7 +221,10 @@ def calibrate_link_budget(
     workers, executor, progress
         As for :func:`~mmexpert.data.engine.generate`.
     log
-        Called with one line per offset.
+        Called with one line per grid point.
+    cfar_thresholds_db
+        Range CFAR thresholds to try [dB], each with every offset (stores
+        ``cfar_9.0dB/offset_+12.0dB``); None keeps the radar's own (stores ``offset_+12.0dB``).
 
     Raises
     ------
@@ -204,12 +237,20 @@ def calibrate_link_budget(
     if not specs or not offsets_db:
         raise CalibrationError("calibration needs at least one spec and one offset")
     offset_specs = [with_noise_figure_offset(specs, float(o)) for o in offsets_db]  # checks all
+    if cfar_thresholds_db is not None and not cfar_thresholds_db:
+        raise CalibrationError("give at least one CFAR threshold, or None for the radar's own")
+    thresholds = [None] if cfar_thresholds_db is None else [float(t) for t in cfar_thresholds_db]
+    radars = {t: radar if t is None else with_range_cfar_threshold(radar, t) for t in thresholds}
     out = Path(out_dir)
     real = load_real_points(real_source)
+    grid = [
+        (t, o, batch) for t in thresholds for o, batch in zip(offsets_db, offset_specs, strict=True)
+    ]
     stores = []
-    for offset, batch in zip(offsets_db, offset_specs, strict=True):
-        store_dir = out / f"offset_{float(offset):+.1f}dB"
-        report = generate(batch, radar, store_dir, executor, workers, progress=progress)
+    for threshold, offset, batch in grid:
+        folder = out if threshold is None else out / f"cfar_{threshold:.1f}dB"
+        store_dir = folder / f"offset_{float(offset):+.1f}dB"
+        report = generate(batch, radars[threshold], store_dir, executor, workers, progress=progress)
         if report.failed:
             raise CalibrationError(f"{len(report.failed)} clips failed at {offset} dB")
         stores.append(load_store_points(store_dir))
@@ -221,7 +262,7 @@ def calibrate_link_budget(
     real_values = {n: _finite(real_windows[n]) for n in statistics}
     real_std = {n: float(np.std(real_values[n])) for n in statistics}
     results = []
-    for offset, batch, synthetic in zip(offsets_db, offset_specs, stores, strict=True):
+    for (threshold, offset, batch), synthetic in zip(grid, stores, strict=True):
         windows = side_window_statistics(synthetic, tolerance)
         distances = {n: emd(_finite(windows[n]), real_values[n]) for n in statistics}
         result = OffsetResult(
@@ -231,10 +272,12 @@ def calibrate_link_budget(
             synthetic_median={n: float(np.median(_finite(windows[n]))) for n in statistics},
             emd=distances,
             distance=float(sum(distances[n] / (real_std[n] or 1.0) for n in statistics)),
+            cfar_threshold_db=threshold,
         )
         results.append(result)
         if log is not None:
-            log(f"offset {result.offset_db:+.1f} dB: distance {result.distance:.3f}")
+            cfar = "" if threshold is None else f"CFAR {threshold:.1f} dB, "
+            log(f"{cfar}offset {result.offset_db:+.1f} dB: distance {result.distance:.3f}")
     calibration = LinkBudgetCalibration(
         real_source=real_source,
         real_recordings=real.clips,
@@ -258,15 +301,22 @@ def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Pa
     import matplotlib.pyplot as plt
 
     names = calibration.statistics
-    offsets = [r.offset_db for r in calibration.results]
+    lines: dict[float | None, list[OffsetResult]] = {}
+    for result in calibration.results:
+        lines.setdefault(result.cfar_threshold_db, []).append(result)
+
+    def label(threshold: float | None) -> str:
+        return "synthetic" if threshold is None else f"CFAR {threshold:g} dB"
+
     figure, axes = plt.subplots(1, len(names) + 1, figsize=(3.6 * (len(names) + 1), 3.2))
     for axis, name in zip(axes, names, strict=False):
-        axis.plot(
-            offsets,
-            [r.synthetic_median[name] for r in calibration.results],
-            "o-",
-            label="synthetic",
-        )
+        for threshold, results in lines.items():
+            axis.plot(
+                [r.offset_db for r in results],
+                [r.synthetic_median[name] for r in results],
+                "o-",
+                label=label(threshold),
+            )
         axis.axhline(calibration.real_median[name], color="tab:orange", label="real")
         axis.set(
             title=name,
@@ -274,10 +324,17 @@ def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Pa
             ylabel=f"median ({WINDOW_STATISTICS[name]})",
         )
     best = calibration.best
-    axes[-1].plot(offsets, [r.distance for r in calibration.results], "o-", color="k")
+    for threshold, results in lines.items():
+        axes[-1].plot(
+            [r.offset_db for r in results],
+            [r.distance for r in results],
+            "o-",
+            label=label(threshold),
+        )
     axes[-1].plot([best.offset_db], [best.distance], "*", color="tab:red", markersize=14)
+    cfar = "" if best.cfar_threshold_db is None else f", CFAR {best.cfar_threshold_db:g} dB"
     axes[-1].set(
-        title=f"distance (best {best.offset_db:+.1f} dB)",
+        title=f"distance (best {best.offset_db:+.1f} dB{cfar})",
         xlabel="noise-figure offset [dB]",
         ylabel="sum of EMD / real std",
     )
@@ -298,4 +355,5 @@ __all__ = [
     "calibrate_link_budget",
     "plot_calibration",
     "with_noise_figure_offset",
+    "with_range_cfar_threshold",
 ]
