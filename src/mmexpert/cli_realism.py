@@ -134,9 +134,10 @@ def calibrate_command(
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bar.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Find the noise-figure offset whose simulated windows look most like real ones.
+    """Find the noise-figure offset (and, with --cfar-thresholds, the range CFAR threshold)
+    whose simulated windows look most like real ones.
 
-    The same programs are simulated at every offset; reruns resume. No label is read.
+    The same programs are simulated at every grid point; reruns resume. No label is read.
     """
     from mmexpert.data.engine import EngineError, PlanFileError, load_specs
     from mmexpert.eval.calibrate import (
