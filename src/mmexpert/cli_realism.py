@@ -174,7 +174,7 @@ def calibrate_command(
             f"{calibration.real_windows} real windows (labels unused)"
         )
     )
-    grid = cfar_thresholds != ""
+    grid = calibration.best.cfar_threshold_db is not None  # thresholds were tried
     if grid:
         table.add_column("CFAR [dB]", justify="right")
     table.add_column("offset [dB]", justify="right")

@@ -158,8 +158,8 @@ def with_range_cfar_threshold(radar: RadarConfig, threshold_db: float) -> RadarC
         raise CalibrationError(
             f"a CFAR threshold must be a positive number of dB, got {threshold_db}"
         )
-    chain = dataclasses.replace(radar.chain, cfar_range_threshold_db=float(threshold_db))
     try:
+        chain = dataclasses.replace(radar.chain, cfar_range_threshold_db=float(threshold_db))
         return dataclasses.replace(radar, chain=chain)
     except RadarConfigError as error:
         raise CalibrationError(str(error)) from None

@@ -132,10 +132,15 @@ def window_statistics(
             values["movers_per_frame"].append(movers.sum() / window)
             values["frames_with_movers"].append(len(np.unique(frame[movers])) / window)
             values["static_per_frame"].append((near & ~moving).sum() / window)
-            _mover_statistics(values, xyz[movers], velocity[movers], frame[movers], window, fast)
-            intensity = side.intensity_db[lo:hi][movers]
-            values["mover_intensity"].append(
-                float(np.median(intensity)) if len(intensity) else math.nan
+            intensity = side.intensity_db[lo:hi]
+            _mover_statistics(
+                values,
+                xyz[movers],
+                velocity[movers],
+                intensity[movers],
+                frame[movers],
+                window,
+                fast,
             )
     return {name: np.asarray(v, dtype=np.float64) for name, v in values.items()}
 
@@ -144,6 +149,7 @@ def _mover_statistics(
     values: dict[str, list[float]],
     xyz: np.ndarray,
     velocity: np.ndarray,
+    intensity: np.ndarray,
     frame: np.ndarray,
     window: int,
     fast_mps: float,
@@ -154,6 +160,7 @@ def _mover_statistics(
             "receding_fraction",
             "mover_range",
             "mover_range_drift",
+            "mover_intensity",
         ):
             values[name].append(math.nan)
         for axis in "xyz":
@@ -161,6 +168,7 @@ def _mover_statistics(
         return
     values["fast_mover_fraction"].append(float(np.mean(np.abs(velocity) > fast_mps)))
     values["receding_fraction"].append(float(np.mean(velocity > 0)))
+    values["mover_intensity"].append(float(np.median(intensity)))
     values["mover_range"].append(float(np.hypot(xyz[:, 0], xyz[:, 1]).mean()))
     ranges = np.linalg.norm(xyz, axis=1)
     early, late = frame < window / 2, frame >= window / 2
