@@ -155,6 +155,21 @@ def test_bad_input_is_explained_with_exit_status_2(args, phrase):
     assert phrase in " ".join(result.output.split())
 
 
+@pytest.mark.parametrize(
+    ("command", "unit_text"),
+    [
+        (("calibrate",), "Noise-figure offsets to try [dB]"),
+        (("run",), "Model window [s]"),
+        (("simulate", "targets"), "[,el=<deg>][,rcs=<m^2>]"),
+    ],
+)
+def test_help_keeps_the_units_in_brackets(command, unit_text):
+    # rich markup reads "[dB]" as a style tag and drops it; the help must show it
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert unit_text in " ".join(result.output.split())
+
+
 def test_simulate_motion_and_render(tmp_path):
     out = tmp_path / "wave.npz"
     result = run(

@@ -28,6 +28,7 @@ app = typer.Typer(
     "TI device chain, datasets and models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: rich markup would swallow the units, e.g. "[dB]"
 )
 radar_app = typer.Typer(
     help="Radar configurations: presets and TI .cfg files.", no_args_is_help=True

@@ -298,6 +298,7 @@ standalone_app = typer.Typer(
     help="Dataset engine commands (also available as `mmexpert generate` / `mmexpert dataset`).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 standalone_app.command("generate")(generate_command)
 standalone_app.add_typer(dataset_app, name="dataset")

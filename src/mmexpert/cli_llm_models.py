@@ -211,7 +211,9 @@ def ask_command(
         raise fail(str(error)) from None
 
 
-standalone_app = typer.Typer(help="Radar LLM commands.", no_args_is_help=True)
+standalone_app = typer.Typer(
+    help="Radar LLM commands.", no_args_is_help=True, rich_markup_mode=None
+)
 standalone_app.command("train-llm")(train_llm)
 standalone_app.command("caption")(caption_command)
 standalone_app.command("ask")(ask_command)

@@ -263,7 +263,10 @@ def stress_command(
 
 
 standalone_app = typer.Typer(
-    name="mmexpert-models", no_args_is_help=True, pretty_exceptions_enable=False
+    name="mmexpert-models",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
 standalone_app.add_typer(train_app, name="train")
 standalone_app.command("predict")(predict_command)
