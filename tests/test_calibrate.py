@@ -19,6 +19,7 @@ from mmexpert.cli import app
 from mmexpert.data.engine import generate, load_specs
 from mmexpert.data.store import DatasetStore
 from mmexpert.eval.calibrate import (
+    BEST_RADAR_CFG,
     CalibrationError,
     balanced_subset,
     calibrate_link_budget,
@@ -94,6 +95,7 @@ def test_the_offset_of_the_recordings_is_recovered(real_dir: Path, tmp_path: Pat
     )
     saved = json.loads((tmp_path / "calibration.json").read_text())
     assert saved["best_offset_db"] == TRUE_OFFSET_DB
+    assert saved["radar_cfg"] is None and not (tmp_path / BEST_RADAR_CFG).exists()  # no grid
     assert (tmp_path / "calibration.png").stat().st_size > 10_000
     # a rerun resumes: nothing is simulated again and the answer is the same
     assert calibrate() == calibration
@@ -132,6 +134,9 @@ def test_the_cfar_threshold_of_the_recordings_is_recovered(tmp_path: Path) -> No
         == 15.0
     )
     assert (tmp_path / "grid" / "cfar_15.0dB" / "offset_+12.0dB" / "store.json").exists()
+    # the winner is written as a TI cfg that loads back as the very radar simulated
+    assert calibration.radar_cfg == str(tmp_path / "grid" / BEST_RADAR_CFG)
+    assert load_radar(calibration.radar_cfg).to_dict() == strict.to_dict()
     with pytest.raises(CalibrationError, match="positive number of dB"):
         with_range_cfar_threshold(radar, -3.0)
     result = CliRunner().invoke(
@@ -146,6 +151,7 @@ def test_the_cfar_threshold_of_the_recordings_is_recovered(tmp_path: Path) -> No
     # other programs than above, so either threshold may win; the grid is in the table
     printed = " ".join(result.output.split())  # undo rich's wrapping
     assert re.search(r"best noise-figure offset: \+12\.0 dB with range CFAR (9|15) dB", printed)
+    assert f"mmexpert run --radar {tmp_path / 'grid' / BEST_RADAR_CFG}" in printed
 
 
 def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:
@@ -157,6 +163,33 @@ def test_bad_calibration_inputs_are_refused(tmp_path: Path) -> None:
         calibrate_link_budget(specs, radar, "radhar:x", tmp_path, statistics=["loudness"])
     with pytest.raises(CalibrationError, match="at least one"):
         calibrate_link_budget(specs, radar, "radhar:x", tmp_path, offsets_db=())
+
+
+def test_a_failed_clip_names_the_grid_point_and_the_error(
+    real_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The simulator failing on one clip stops the calibration with a message that says
+    where (offset, CFAR threshold, store) and why."""
+    from mmexpert.data.engine import GenerationReport
+
+    def failing_generate(specs, radar, store_dir, *args, **kwargs):
+        return GenerationReport(requested=len(specs), failed=[(1, "sq-123", "segment too short")])
+
+    monkeypatch.setattr("mmexpert.eval.calibrate.generate", failing_generate)
+    with pytest.raises(CalibrationError) as error:
+        calibrate_link_budget(
+            _three_second_specs(),
+            load_radar(RADAR),
+            f"radhar:{real_dir}",
+            tmp_path,
+            offsets_db=(8.0,),
+            cfar_thresholds_db=(18.0,),
+            executor="serial",
+            progress=False,
+        )
+    message = str(error.value)
+    assert "1 of 2 clips failed at offset +8 dB with range CFAR 18 dB" in message
+    assert "cfar_18.0dB" in message and "sq-123: segment too short" in message
 
 
 def test_balanced_subset_takes_every_activity_in_turn() -> None:

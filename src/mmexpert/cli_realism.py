@@ -207,6 +207,14 @@ def calibrate_command(
     if calibration.edge_note is not None:
         console.print(calibration.edge_note, markup=False)
     console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
+    if grid and calibration.radar_cfg is None:
+        console.print("the best radar cannot be written as a TI cfg (its board is not TI's)")
+    elif calibration.radar_cfg is not None:
+        console.print(
+            f"the radar with range CFAR {best_cfar:g} dB: {calibration.radar_cfg} "
+            f"(mmexpert run --radar {calibration.radar_cfg} --noise-figure-db LOW,HIGH)",
+            markup=False,
+        )
 
 
 if __name__ == "__main__":

@@ -49,12 +49,16 @@ from mmexpert.eval.window_stats import WINDOW_STATISTICS
 from mmexpert.plan.planner import PlanError, check_noise_figure_span
 from mmexpert.plan.spec import NOISE_FIGURE_OFFSET_LIMITS_DB, SampleSpec
 from mmexpert.radar.config import RadarConfig, RadarConfigError
+from mmexpert.radar.ticfg import TiCfgError, to_ti_cfg
 
 CALIBRATION_STATISTICS = ("frames_with_movers", "fast_mover_fraction", "movers_per_frame")
 """Window statistics the link budget moves most (see the module docstring)."""
 
 DEFAULT_OFFSETS_DB = (0.0, 4.0, 8.0, 12.0, 16.0)
 """Noise-figure offsets tried by default [dB]."""
+
+BEST_RADAR_CFG = "best_radar.cfg"
+"""With a CFAR grid: the radar at the best threshold, as a TI cfg in the output folder."""
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class LinkBudgetCalibration:
     real_median: dict[str, float]
     real_std: dict[str, float]
     results: tuple[OffsetResult, ...]
+    radar_cfg: str | None = None  # TI .cfg of the radar with the best CFAR threshold, if written
 
     @property
     def best(self) -> OffsetResult:
@@ -252,7 +257,12 @@ def calibrate_link_budget(
         store_dir = folder / f"offset_{float(offset):+.1f}dB"
         report = generate(batch, radars[threshold], store_dir, executor, workers, progress=progress)
         if report.failed:
-            raise CalibrationError(f"{len(report.failed)} clips failed at {offset} dB")
+            cfar = "" if threshold is None else f" with range CFAR {threshold:g} dB"
+            _, sample_id, message = report.failed[0]
+            raise CalibrationError(
+                f"{len(report.failed)} of {len(batch)} clips failed at offset {offset:+g} dB"
+                f"{cfar} ({store_dir}); the first, {sample_id}: {message}"
+            )
         stores.append(load_store_points(store_dir))
     # half the radar's Doppler bin, recorded in every store alike: one tolerance, one real side
     tolerance = resolve_zero_velocity_tolerance(stores[0], real, None)
@@ -287,9 +297,24 @@ def calibrate_link_budget(
         real_std=real_std,
         results=tuple(results),
     )
+    if cfar_thresholds_db is not None:
+        cfg = write_radar_cfg(radars[calibration.best.cfar_threshold_db], out / BEST_RADAR_CFG)
+        calibration = dataclasses.replace(calibration, radar_cfg=cfg and str(cfg))
     (out / "calibration.json").write_text(calibration.to_json() + "\n")
     plot_calibration(calibration, out / "calibration.png")
     return calibration
+
+
+def write_radar_cfg(radar: RadarConfig, path: Path) -> Path | None:
+    """``radar`` as a TI ``.cfg`` at ``path``, for ``mmexpert run --radar``; None (nothing
+    written) when a cfg cannot express it, e.g. a radar on a board TI does not make."""
+    try:
+        text = to_ti_cfg(radar)
+    except TiCfgError:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
 
 
 def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Path:
@@ -346,6 +371,7 @@ def plot_calibration(calibration: LinkBudgetCalibration, path: str | Path) -> Pa
 
 
 __all__ = [
+    "BEST_RADAR_CFG",
     "CALIBRATION_STATISTICS",
     "DEFAULT_OFFSETS_DB",
     "CalibrationError",
@@ -356,4 +382,5 @@ __all__ = [
     "plot_calibration",
     "with_noise_figure_offset",
     "with_range_cfar_threshold",
+    "write_radar_cfg",
 ]
