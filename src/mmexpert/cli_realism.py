@@ -208,7 +208,10 @@ def calibrate_command(
         console.print(calibration.edge_note, markup=False)
     console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
     if grid and calibration.radar_cfg is None:
-        console.print("the best radar cannot be written as a TI cfg (its board is not TI's)")
+        console.print(
+            "the best radar cannot be written as a TI cfg (its board, antennas or ADC bits "
+            "are not a TI device's)"
+        )
     elif calibration.radar_cfg is not None:
         console.print(
             f"the radar with range CFAR {best_cfar:g} dB: {calibration.radar_cfg} "
