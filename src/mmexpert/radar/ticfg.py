@@ -31,7 +31,9 @@ The ``cfarCfg`` threshold is in dB in the 9-argument SDK 3.x form. The older for
 fixed-point scale of the log2-magnitude detection matrix, converted here as TI's visualizers
 wrote it: 7 arguments (SDK 1.x, xWR14xx) ``dB = raw * 6 / 512`` (a visualizer header says
 9 dB for 768); 8 arguments (SDK 2.x, xWR16xx/18xx) ``dB = raw * 6 / (256 * N_virtual)``
-(9 dB for 3072 with 2 TX x 4 RX).
+(9 dB for 3072 with 2 TX x 4 RX). TI's forum answers explain both: the detection matrix
+holds log2 magnitudes (Q9, averaged over the virtual antennas on xWR14xx; Q8, summed on
+xWR16xx), and one log2 unit of magnitude is 20 log10(2) = 6.02 dB of power (the 6 above).
 
 Not modelled, so not read: the ``txOutPower`` back-off and the phase shifter (the board's TX
 power is used), the HPF corners, ``divShift``, cyclic mode and peak grouping (the dsp stage
