@@ -155,6 +155,17 @@ def test_bad_input_is_explained_with_exit_status_2(args, phrase):
     assert phrase in " ".join(result.output.split())
 
 
+def test_error_messages_keep_their_brackets(capsys):
+    import typer
+
+    from mmexpert.cli_common import fail
+
+    with pytest.raises(typer.Exit):
+        raise fail("fps must be a positive number [Hz], got 0; the LLM said [/INST]")
+    printed = " ".join(capsys.readouterr().err.split())
+    assert "error: fps must be a positive number [Hz], got 0; the LLM said [/INST]" in printed
+
+
 @pytest.mark.parametrize(
     ("command", "unit_text"),
     [

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mmexpert.radar.config import RadarConfig, RadarConfigError
 
@@ -19,8 +20,11 @@ RadarOption = Annotated[
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``error: message`` on stderr; raise the returned exit (status 2)."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print ``error: message`` on stderr; raise the returned exit (status 2).
+
+    The message is escaped: rich would read "[Hz]" as a tag and drop it, and fail on a
+    stray "[/x]" from LLM output."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
 
 

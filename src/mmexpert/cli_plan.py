@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from mmexpert.cli_common import console, fail
@@ -83,7 +84,7 @@ def print_plan(plan, out: Path) -> None:
     for line in plan.report_lines():
         console.print(line, markup=False, highlight=False)
     for failure in plan.report.llm_failures:
-        console.print(f"[yellow]LLM failure[/] {failure}")
+        console.print(f"[yellow]LLM failure[/] {escape(str(failure))}")
     console.print("timings \\[s]: " + ", ".join(f"{k} {v:.1f}" for k, v in plan.timings_s.items()))
 
 
