@@ -187,7 +187,7 @@ def caption_command(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            console.print(caption(loaded, maps))
+            console.print(caption(loaded, maps), markup=False, highlight=False)  # model text
     except RadarLLMError as error:
         raise fail(str(error)) from None
 
@@ -206,7 +206,7 @@ def ask_command(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            console.print(ask(loaded, maps, question))
+            console.print(ask(loaded, maps, question), markup=False, highlight=False)
     except RadarLLMError as error:
         raise fail(str(error)) from None
 
