@@ -26,6 +26,7 @@ from mmexpert.data.engine import (
 from mmexpert.data.samples import (
     POINT_COLUMNS,
     SampleBuildError,
+    code_without_notes,
     generator_code_hash,
     make_sample,
     radar_config_hash,
@@ -135,6 +136,32 @@ def test_make_sample_matches_schema_and_products(radar, specs):
     assert meta["timing"]["num_frames"] == FRAMES
     assert meta["timing"]["duration_s"] == pytest.approx(FRAMES / 50.0)
     assert sample.sample_id == spec_sample_id(spec, radar, {"num_frames": FRAMES})
+
+
+def test_only_code_changes_move_the_code_hash():
+    """A comment or docstring edit keeps every sample id (a rerun resumes); code does not."""
+    base = (
+        '"""Module."""\n'
+        "import math  # why\n\n\n"
+        "def gain(x):\n"
+        '    """Gain in dB, 20 log10 |x| (°)."""\n'
+        '    label = "# not a comment"\n'
+        "    return 20 * math.log10(abs(x))  # power dB\n"
+    )
+    edited = (
+        base.replace("why", "another reason")
+        .replace("Gain in dB, 20 log10 |x| (°).", "Gain [dB].\n\n    Longer, with ×.")
+        .replace("  # power dB", "")
+    )
+    stripped = code_without_notes(base)
+    assert stripped == code_without_notes(edited)
+    assert stripped == (
+        "import math\n"
+        "def gain(x):\n"
+        '    label = "# not a comment"\n'
+        "    return 20 * math.log10(abs(x))"
+    )
+    assert code_without_notes(base.replace("20 *", "10 *")) != stripped
 
 
 def test_sample_id_depends_on_spec_radar_and_options(radar, specs):

@@ -51,17 +51,64 @@ class SampleBuildError(ValueError):
     """Simulation products do not fit the dataset schema (wrong map sizes, non-finite dB)."""
 
 
+def code_without_notes(source: str) -> str:
+    """``source`` without its comments, docstrings and blank lines, trailing spaces stripped.
+
+    Only the code is kept, so editing a comment or a docstring leaves
+    :func:`generator_code_hash` (and with it every sample id) as it was. The spans are found
+    with :mod:`tokenize` (comments) and :mod:`ast` (docstrings) but the result is a
+    selection of the source text itself, so it does not depend on the Python version.
+    """
+    import ast
+    import io
+    import tokenize
+
+    lines = [line.rstrip("\r") for line in source.split("\n")]  # as tokenize and ast count
+
+    def column(line: int, byte_offset: int) -> int:  # ast counts UTF-8 bytes, we characters
+        return len(lines[line - 1].encode("utf-8")[:byte_offset].decode("utf-8"))
+
+    drop: list[tuple[int, int, int, int]] = []  # (start line, col, end line, col), 1-based
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            drop.append((*token.start, *token.end))
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            doc = body[0]
+            drop.append(
+                (
+                    doc.lineno,
+                    column(doc.lineno, doc.col_offset),
+                    doc.end_lineno,
+                    column(doc.end_lineno, doc.end_col_offset),
+                )
+            )
+    for start_line, start_col, end_line, end_col in sorted(drop, reverse=True):
+        head, tail = lines[start_line - 1][:start_col], lines[end_line - 1][end_col:]
+        lines[start_line - 1 : end_line] = [head + tail]
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
 @functools.cache
 def generator_code_hash() -> str:
     """sha256 over the Python sources that shape a sample (computed once per process).
 
     Covers every ``.py`` file under ``radar/``, ``dsp/``, ``motion/``, ``body/`` and the
-    simulation, products and sample modules, in sorted path order, path and bytes.
+    simulation, products and sample modules, in sorted path order: the path and the code
+    without comments and docstrings (:func:`code_without_notes`).
 
     Returns
     -------
     str
-        16-character hex digest; it changes whenever the generator code changes.
+        16-character hex digest; it changes whenever the generator's code changes, not when
+        only a comment or a docstring does.
     """
     package_root = Path(mmexpert.__file__).resolve().parent
     files: list[Path] = []
@@ -75,7 +122,7 @@ def generator_code_hash() -> str:
     for path in sorted(files):
         hasher.update(path.relative_to(package_root).as_posix().encode("utf-8"))
         hasher.update(b"\0")
-        hasher.update(path.read_bytes())
+        hasher.update(code_without_notes(path.read_text(encoding="utf-8")).encode("utf-8"))
         hasher.update(b"\0")
     return hasher.hexdigest()[:16]
 
