@@ -212,7 +212,7 @@ def calibrate_command(
             "the best radar cannot be written as a TI cfg (its board, antennas or ADC bits "
             "are not a TI device's)"
         )
-    elif calibration.radar_cfg is not None:
+    elif grid:
         console.print(
             f"the radar with range CFAR {best_cfar:g} dB: {calibration.radar_cfg} "
             f"(mmexpert run --radar {calibration.radar_cfg} --noise-figure-db LOW,HIGH)",

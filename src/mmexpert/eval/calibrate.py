@@ -299,7 +299,7 @@ def calibrate_link_budget(
     )
     if cfar_thresholds_db is not None:
         cfg = write_radar_cfg(radars[calibration.best.cfar_threshold_db], out / BEST_RADAR_CFG)
-        calibration = dataclasses.replace(calibration, radar_cfg=cfg and str(cfg))
+        calibration = dataclasses.replace(calibration, radar_cfg=None if cfg is None else str(cfg))
     (out / "calibration.json").write_text(calibration.to_json() + "\n")
     plot_calibration(calibration, out / "calibration.png")
     return calibration
