@@ -206,7 +206,10 @@ def calibrate_command(
     )
     if calibration.edge_note is not None:
         console.print(calibration.edge_note, markup=False)
-    console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
+    # soft_wrap: a path longer than the terminal would otherwise be broken mid-name
+    console.print(
+        f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}", soft_wrap=True
+    )
     if grid and calibration.radar_cfg is None:
         console.print(
             "the best radar cannot be written as a TI cfg (its board, antennas or ADC bits "
@@ -217,6 +220,7 @@ def calibrate_command(
             f"the radar with range CFAR {best_cfar:g} dB: {calibration.radar_cfg} "
             f"(mmexpert run --radar {calibration.radar_cfg} --noise-figure-db LOW,HIGH)",
             markup=False,
+            soft_wrap=True,
         )
 
 
