@@ -1,6 +1,7 @@
 """The command-line contract of issue 2 and 3, run through typer's runner."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -179,6 +180,28 @@ def test_help_keeps_the_units_in_brackets(command, unit_text):
     result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert unit_text in " ".join(result.output.split())
+
+
+def test_standalone_modules_keep_the_units_in_brackets():
+    # python -m mmexpert.cli_plan builds its own app; its help must be as plain as mmexpert's
+    result = subprocess.run(
+        [sys.executable, "-m", "mmexpert.cli_plan", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "start distance from the radar [m]" in " ".join(result.stdout.split())
+
+
+def test_long_paths_are_printed_whole():
+    from mmexpert.cli_common import console
+
+    path = "/data/" + "a" * 150 + "/best_radar.cfg"
+    with console.capture() as captured:
+        console.print(f"wrote {path}", markup=False)
+    assert path in captured.get()
 
 
 def test_simulate_motion_and_render(tmp_path):

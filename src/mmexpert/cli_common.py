@@ -3,7 +3,8 @@ comma-separated option values."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,8 +12,10 @@ from rich.markup import escape
 
 from mmexpert.radar.config import RadarConfig, RadarConfigError
 
-console = Console()
-err_console = Console(stderr=True)
+# soft_wrap: a long path is printed whole (the terminal wraps it) instead of being broken
+# mid-name by rich, so it can be copied from the output
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 RadarOption = Annotated[
     str, typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path.")
@@ -26,6 +29,14 @@ def fail(message: str) -> typer.Exit:
     stray "[/x]" from LLM output."""
     err_console.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code=2)
+
+
+def run_standalone(command: Callable[..., Any]) -> None:
+    """Run one sub-command as its own program (``python -m mmexpert.cli_plan ...``), with
+    the same plain help as ``mmexpert`` (rich markup would drop units such as "[dB]")."""
+    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+    app.command()(command)
+    app()
 
 
 def split_csv(text: str) -> tuple[str, ...]:

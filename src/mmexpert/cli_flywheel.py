@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail
+from mmexpert.cli_common import console, fail, run_standalone
 
 
 def flywheel_command(
@@ -147,4 +147,4 @@ def flywheel_command(
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m mmexpert.cli_flywheel
-    typer.run(flywheel_command)
+    run_standalone(flywheel_command)

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail
+from mmexpert.cli_common import console, fail, run_standalone
 
 
 def build_plan(
@@ -162,4 +162,4 @@ def plan_command(
 
 
 if __name__ == "__main__":
-    typer.run(plan_command)
+    run_standalone(plan_command)

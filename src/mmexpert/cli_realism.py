@@ -19,7 +19,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail, load_radar_or_exit, parse_floats, split_csv
+from mmexpert.cli_common import (
+    console,
+    fail,
+    load_radar_or_exit,
+    parse_floats,
+    run_standalone,
+    split_csv,
+)
 
 
 def _number(value: float | None, unit: str) -> str:
@@ -206,10 +213,7 @@ def calibrate_command(
     )
     if calibration.edge_note is not None:
         console.print(calibration.edge_note, markup=False)
-    # soft_wrap: a path longer than the terminal would otherwise be broken mid-name
-    console.print(
-        f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}", soft_wrap=True
-    )
+    console.print(f"report: {out / 'calibration.json'}, plot: {out / 'calibration.png'}")
     if grid and calibration.radar_cfg is None:
         console.print(
             "the best radar cannot be written as a TI cfg (its board, antennas or ADC bits "
@@ -220,9 +224,8 @@ def calibrate_command(
             f"the radar with range CFAR {best_cfar:g} dB: {calibration.radar_cfg} "
             f"(mmexpert run --radar {calibration.radar_cfg} --noise-figure-db LOW,HIGH)",
             markup=False,
-            soft_wrap=True,
         )
 
 
 if __name__ == "__main__":
-    typer.run(realism_command)
+    run_standalone(realism_command)

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from mmexpert.cli_common import console, fail
+from mmexpert.cli_common import console, fail, run_standalone
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -76,4 +76,4 @@ def serve_command(
 
 
 if __name__ == "__main__":  # pragma: no cover - python -m mmexpert.cli_web
-    typer.run(serve_command)
+    run_standalone(serve_command)
