@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from mmexpert.cli_dataset import standalone_app
 from mmexpert.data.engine import (
     EngineError,
+    GenerationInterrupted,
     PlanFileError,
     generate,
     load_specs,
@@ -230,6 +231,30 @@ def test_a_sample_callback_can_stop_the_run_and_a_rerun_resumes(tmp_path, radar,
     assert again.ok and len(again.generated) + len(again.skipped) == len(specs)
     with DatasetStore.open(out) as store:
         assert len(store) == len(specs) and store.verify().clean
+
+
+def test_ctrl_c_keeps_what_was_recorded_and_says_how_to_resume(tmp_path, radar, specs):
+    out, seen = tmp_path / "ds", []
+
+    def ctrl_c_after_two(sample_id: str, stored: bool) -> None:
+        seen.append(sample_id)
+        if len(seen) == 2:
+            raise KeyboardInterrupt  # where SIGINT lands: the main thread, between samples
+
+    with pytest.raises(GenerationInterrupted) as interrupted:
+        generate(
+            specs, radar, out, executor="serial", num_frames=FRAMES, progress=False,
+            on_sample=ctrl_c_after_two,
+        )  # fmt: skip
+    assert isinstance(interrupted.value, KeyboardInterrupt)  # still a Ctrl-C to callers
+    assert interrupted.value.report.generated == seen
+    message = str(interrupted.value)
+    assert f"2 new samples recorded in {out}, 2 of {len(specs)} specs stored" in message
+    assert "run the same command again to resume" in message
+    with DatasetStore.open(out) as store:
+        assert sorted(store.ids()) == sorted(seen) and store.verify().clean
+    again = generate(specs, radar, out, executor="serial", num_frames=FRAMES, progress=False)
+    assert sorted(again.skipped) == sorted(seen) and len(again.generated) == len(specs) - 2
 
 
 def test_generate_deduplicates_repeated_specs(tmp_path, radar, specs):

@@ -661,7 +661,7 @@ def test_distance_span_places_every_person_and_bad_spans_are_refused(encoder, tm
     with pytest.raises(PlanError, match=r"0\.5-15 m"):
         make_plan(RADHAR, 3, backend, encoder=encoder, distance_span_m=(1.0, float("nan")))
 
-    args = ["--scenario", RADHAR, "--count", "5", "--backend", "echo", "--encoder", "ngram"]
+    args = ["--scenario", RADHAR, "--count", "5", "--llm", "echo", "--encoder", "ngram"]
     out = tmp_path / "plan.json"
     result = CliRunner().invoke(_plan_app(), [*args, "--out", str(out), "--distance-m", "1,x"])
     assert result.exit_code == 2 and "--distance-m takes LOW,HIGH in m" in result.output

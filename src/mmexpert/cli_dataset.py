@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from mmexpert.cli_common import console, fail, load_radar_or_exit
+from mmexpert.cli_common import console, err_console, fail, load_radar_or_exit
 
 dataset_app = typer.Typer(
     help="Dataset stores: info, verify, show, split, export.", no_args_is_help=True
@@ -81,7 +81,14 @@ def generate_command(
     (``OUT.plan.json``, ``OUT.llm_cache.sqlite``), so a rerun replays the same plan. Exits 1
     if any spec failed (the others are stored), 2 on bad arguments.
     """
-    from mmexpert.data.engine import EXECUTORS, EngineError, PlanFileError, generate, load_specs
+    from mmexpert.data.engine import (
+        EXECUTORS,
+        EngineError,
+        GenerationInterrupted,
+        PlanFileError,
+        generate,
+        load_specs,
+    )
 
     executor = {"local": "process"}.get(executor, executor)
     if executor not in EXECUTORS:
@@ -119,6 +126,9 @@ def generate_command(
         )
     except EngineError as error:
         raise fail(str(error)) from None
+    except GenerationInterrupted as interrupted:
+        err_console.print(str(interrupted), markup=False, highlight=False)
+        raise typer.Exit(code=130) from None  # the shell's code for Ctrl-C
     console.print(report.summary(), markup=False, highlight=False)
     if report_json is not None:
         report_json.write_text(json.dumps(report.to_dict(), indent=1) + "\n")

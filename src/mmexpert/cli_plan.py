@@ -124,7 +124,12 @@ def plan_command(
     count: Annotated[int, typer.Option(min=1, help="Number of samples to plan.")],
     out: Annotated[Path, typer.Option(help="Plan file to write (JSON).")],
     backend: Annotated[
-        str, typer.Option(help="LLM backend: local (embedded SmolLM2), openai, echo.")
+        str,
+        typer.Option(
+            "--llm",
+            "--backend",  # the older name; run, generate and flywheel say --llm
+            help="LLM backend: local (embedded SmolLM2), openai, echo.",
+        ),
     ] = "local",
     cache: Annotated[
         Path | None, typer.Option(help="SQLite response cache (makes reruns reproducible).")

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail
+from mmexpert.cli_common import console, err_console, fail
 from mmexpert.cli_plan import DistanceOption, NoiseFigureOption, parse_span
 from mmexpert.flywheel.recipe import (
     EVAL_REAL_FOLDER,
@@ -292,7 +292,7 @@ def run_command(
     Rerunning the same command resumes: the plan file is reused, stored samples are
     skipped and training continues from its checkpoint.
     """
-    from mmexpert.data.engine import EXECUTORS
+    from mmexpert.data.engine import EXECUTORS, GenerationInterrupted
 
     if not 0 < test_fraction < 1:
         raise fail(f"--test-fraction must be within (0, 1), got {test_fraction}")
@@ -337,4 +337,7 @@ def run_command(
         report = run_recipe(options, log=_print_line)
     except RecipeError as error:
         raise fail(str(error)) from None
+    except GenerationInterrupted as interrupted:
+        err_console.print(str(interrupted), markup=False, highlight=False)
+        raise typer.Exit(code=130) from None  # the shell's code for Ctrl-C
     console.print(f"wrote {report}", markup=False)

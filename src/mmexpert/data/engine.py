@@ -27,7 +27,7 @@ import multiprocessing
 import os
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -55,6 +55,15 @@ class EngineError(Exception):
 
 class PlanFileError(EngineError):
     """A plan file is unreadable or one of its entries is not a valid SampleSpec."""
+
+
+class GenerationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`generate`: every sample recorded before it is kept (the store is
+    closed cleanly), and the same call again resumes. ``report`` says how far it got."""
+
+    def __init__(self, report: GenerationReport, out_dir: str | os.PathLike[str]) -> None:
+        super().__init__(report.interrupted_summary(out_dir))
+        self.report = report
 
 
 @dataclass
@@ -144,6 +153,16 @@ class GenerationReport:
             f"failed spec {index} ({sample_id}): {msg}" for index, sample_id, msg in self.failed
         ]
         return "\n".join(lines)
+
+    def interrupted_summary(self, out_dir: str | os.PathLike[str]) -> str:
+        """What an interrupted run kept, and how to go on."""
+        stored = len(self.generated) + len(self.skipped)
+        return (
+            f"interrupted after {self.wall_s:.0f} s: {len(self.generated)} new samples recorded "
+            f"in {out_dir}, {stored} of {self.requested} specs stored in all (clips the "
+            "workers had begun are finished and taken in by the next run); run the same "
+            "command again to resume"
+        )
 
 
 # --------------------------------------------------------------------------- plan files
@@ -529,24 +548,40 @@ def generate(
             _progress_bar(progress, len(tasks), executor) as advance,
             contextlib.closing(outcomes),
         ):
-            first = True
-            for outcome in outcomes:
-                if first:
-                    report.startup_s = max(0.0, time.perf_counter() - started - outcome.worker_s)
-                    first = False
-                if outcome.retried:
-                    report.retried.append(outcome.sample_id)
-                if outcome.record is not None:
-                    store.record(outcome.record)
-                    report.generated.append(outcome.sample_id)
-                    report.sample_s.append(outcome.worker_s)
-                else:
-                    report.failed.append((outcome.index, outcome.sample_id, outcome.error or ""))
-                advance(outcome.record is not None)
-                if on_sample is not None:
-                    on_sample(outcome.sample_id, outcome.record is not None)
+            try:
+                _record_outcomes(outcomes, store, report, advance, on_sample, started)
+            except KeyboardInterrupt:
+                report.wall_s = time.perf_counter() - started
+                raise GenerationInterrupted(report, out_dir) from None
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def _record_outcomes(
+    outcomes: Iterable[_Outcome],
+    store: DatasetStore,
+    report: GenerationReport,
+    advance: Callable[[bool], None],
+    on_sample: Callable[[str, bool], None] | None,
+    started: float,
+) -> None:
+    """Record each finished sample as it arrives, so that an interruption loses none."""
+    first = True
+    for outcome in outcomes:
+        if first:
+            report.startup_s = max(0.0, time.perf_counter() - started - outcome.worker_s)
+            first = False
+        if outcome.retried:
+            report.retried.append(outcome.sample_id)
+        if outcome.record is not None:
+            store.record(outcome.record)
+            report.generated.append(outcome.sample_id)
+            report.sample_s.append(outcome.worker_s)
+        else:
+            report.failed.append((outcome.index, outcome.sample_id, outcome.error or ""))
+        advance(outcome.record is not None)
+        if on_sample is not None:
+            on_sample(outcome.sample_id, outcome.record is not None)
 
 
 class _progress_bar:  # noqa: N801 (used as a context manager like a function)
