@@ -31,6 +31,13 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+def interrupted(message: str) -> typer.Exit:
+    """Print what a Ctrl-C'd command kept on stderr; raise the returned exit (status 130,
+    the shell's code for Ctrl-C)."""
+    err_console.print(message, markup=False, highlight=False)
+    return typer.Exit(code=130)
+
+
 def run_standalone(command: Callable[..., Any]) -> None:
     """Run one sub-command as its own program (``python -m mmexpert.cli_plan ...``), with
     the same plain help as ``mmexpert`` (rich markup would drop units such as "[dB]")."""

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from mmexpert.cli_common import console, err_console, fail, load_radar_or_exit
+from mmexpert.cli_common import console, fail, interrupted, load_radar_or_exit
 
 dataset_app = typer.Typer(
     help="Dataset stores: info, verify, show, split, export.", no_args_is_help=True
@@ -79,7 +79,8 @@ def generate_command(
     The plan is a file (--plan) or made here from --scenario; then the plan and its LLM
     response cache are written next to the store
     (``OUT.plan.json``, ``OUT.llm_cache.sqlite``), so a rerun replays the same plan. Exits 1
-    if any spec failed (the others are stored), 2 on bad arguments.
+    if any spec failed (the others are stored), 2 on bad arguments, 130 on Ctrl-C (what was
+    recorded is kept; the same command resumes).
     """
     from mmexpert.data.engine import (
         EXECUTORS,
@@ -126,9 +127,8 @@ def generate_command(
         )
     except EngineError as error:
         raise fail(str(error)) from None
-    except GenerationInterrupted as interrupted:
-        err_console.print(str(interrupted), markup=False, highlight=False)
-        raise typer.Exit(code=130) from None  # the shell's code for Ctrl-C
+    except GenerationInterrupted as stop:
+        raise interrupted(str(stop)) from None
     console.print(report.summary(), markup=False, highlight=False)
     if report_json is not None:
         report_json.write_text(json.dumps(report.to_dict(), indent=1) + "\n")

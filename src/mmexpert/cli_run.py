@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, err_console, fail
+from mmexpert.cli_common import console, fail, interrupted
 from mmexpert.cli_plan import DistanceOption, NoiseFigureOption, parse_span
 from mmexpert.flywheel.recipe import (
     EVAL_REAL_FOLDER,
@@ -337,7 +337,6 @@ def run_command(
         report = run_recipe(options, log=_print_line)
     except RecipeError as error:
         raise fail(str(error)) from None
-    except GenerationInterrupted as interrupted:
-        err_console.print(str(interrupted), markup=False, highlight=False)
-        raise typer.Exit(code=130) from None  # the shell's code for Ctrl-C
+    except GenerationInterrupted as stop:
+        raise interrupted(str(stop)) from None
     console.print(f"wrote {report}", markup=False)

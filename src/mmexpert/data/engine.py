@@ -498,6 +498,8 @@ def generate(
     ------
     EngineError
         For an unknown executor, ``workers < 1`` or a folder holding another kind of store.
+    GenerationInterrupted
+        On Ctrl-C (a KeyboardInterrupt), after the samples recorded so far are kept.
     """
     if executor not in _EXECUTORS:
         raise EngineError(f"unknown executor {executor!r}; choose one of {list(EXECUTORS)}")
