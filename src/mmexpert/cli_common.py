@@ -39,9 +39,10 @@ def interrupted(message: str) -> typer.Exit:
 
 
 def run_standalone(command: Callable[..., Any]) -> None:
-    """Run one sub-command as its own program (``python -m mmexpert.cli_plan ...``), with
-    the same plain help as ``mmexpert`` (rich markup would drop units such as "[dB]")."""
-    app = typer.Typer(add_completion=False, rich_markup_mode=None)
+    """Run one sub-command as its own program (``python -m mmexpert.cli_plan ...``), set up
+    as ``mmexpert`` is: plain help (rich markup would drop units such as "[dB]") and plain
+    tracebacks."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
     app.command()(command)
     app()
 
