@@ -109,10 +109,10 @@ def store(tmp_path_factory) -> Path:
     )
 
 
-def _train(store: Path, out: Path, model: str) -> Path:
+def _train(store: Path, out: Path, model: str, seed: int = 0) -> Path:
     from mmexpert.models.train import TrainConfig, train
 
-    config = TrainConfig(model=model, epochs=1, batch_size=4, window_frames=FRAMES)
+    config = TrainConfig(model=model, epochs=1, batch_size=4, window_frames=FRAMES, seed=seed)
     model_dir = train(config, store, out, progress=False).model_dir
     assert model_dir is not None
     return model_dir
@@ -121,6 +121,12 @@ def _train(store: Path, out: Path, model: str) -> Path:
 @pytest.fixture(scope="module")
 def classifier_dir(store, tmp_path_factory) -> Path:
     return _train(store, tmp_path_factory.mktemp("classifier"), "classifier-points-tiny")
+
+
+@pytest.fixture(scope="module")
+def second_classifier_dir(store, tmp_path_factory) -> Path:
+    """The same recipe trained with another seed: an ensemble member."""
+    return _train(store, tmp_path_factory.mktemp("seed1"), "classifier-points-tiny", seed=1)
 
 
 # ---------------------------------------------------------------- windows and layout
@@ -315,6 +321,84 @@ def test_clip_model_scores_the_class_texts(store, real_dir, tmp_path):
     assert evaluation.accuracy == pytest.approx(np.trace(matrix) / 16)
 
 
+# ---------------------------------------------------------------- ensembles
+
+
+def test_an_ensemble_scores_the_mean_of_its_members_probabilities(
+    classifier_dir, second_classifier_dir, real_dir
+):
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import class_probabilities
+
+    members = [classifier_dir, second_classifier_dir]
+    evaluation = evaluate_real(members, "radhar", real_dir, CLASS_MAP)
+    raws, _ = real_raw_samples("radhar", real_dir, CLASS_MAP, frame_rate_hz=30.0003)
+    probabilities = []
+    for folder in members:
+        names, scores = class_probabilities(load_model(folder), raws)
+        np.testing.assert_allclose(scores.sum(1), 1.0, atol=1e-5)
+        probabilities.append(scores)
+    truth = [names.index(raw["activity"]) for raw in raws]
+    mean = (probabilities[0] + probabilities[1]) / 2
+    expected = confusion_matrix(truth, np.argmax(mean, 1), len(names))
+    np.testing.assert_array_equal(np.array(evaluation.confusion), expected)
+    # Each member alone scores as it does when evaluated by itself.
+    alone = [evaluate_real(folder, "radhar", real_dir, CLASS_MAP) for folder in members]
+    assert [m["accuracy"] for m in evaluation.members] == [a.accuracy for a in alone]
+    assert [m["model"] for m in evaluation.members] == [str(folder) for folder in members]
+    assert evaluation.member_mean_accuracy == pytest.approx(np.mean([a.accuracy for a in alone]))
+    assert alone[0].members == [] and alone[0].member_mean_accuracy is None
+    data = evaluation.to_json()
+    assert data["member_mean_accuracy"] == evaluation.member_mean_accuracy
+    assert "member_mean_accuracy" not in alone[0].to_json()
+    single = evaluate_real([classifier_dir], "radhar", real_dir, CLASS_MAP)
+    assert single.confusion == alone[0].confusion and single.members == []
+
+
+def test_clip_probabilities_keep_the_similarity_ranking(store, real_dir, tmp_path):
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import class_probabilities, class_scores
+
+    loaded = load_model(_train(store, tmp_path / "clip", "clip-points-tiny"))
+    raws, _ = real_raw_samples("radhar", real_dir, CLASS_MAP, frame_rate_hz=30.0003)
+    texts = ["jumping jacks", "squats"]
+    _, similarities = class_scores(loaded, raws, texts)
+    _, probabilities = class_probabilities(loaded, raws, texts)
+    np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+    scale = float(loaded.model.logit_scale.detach().exp())
+    # A two-class softmax at the model's temperature: p0 = sigmoid(scale (s0 - s1)).
+    expected = 1.0 / (1.0 + np.exp(-scale * (similarities[:, 0] - similarities[:, 1])))
+    np.testing.assert_allclose(probabilities[:, 0], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_ensemble_members_must_agree_on_frame_rate_and_classes(classifier_dir, real_dir, tmp_path):
+    import dataclasses
+
+    from mmexpert.models.io import InputSettings, save_model
+    from mmexpert.models.models import build_model
+    from mmexpert.models.predict import PredictionError
+    from mmexpert.models.registry import model_config
+
+    faster = tmp_path / "faster"
+    shutil.copytree(classifier_dir, faster)
+    config = json.loads((faster / "config.json").read_text())
+    config["inputs"]["frame_rate_hz"] = 10.0
+    (faster / "config.json").write_text(json.dumps(config))
+    with pytest.raises(RealDataError, match="different frame rates"):
+        evaluate_real([classifier_dir, faster], "radhar", real_dir, CLASS_MAP)
+    three = dataclasses.replace(model_config("classifier-points-tiny"), num_classes=3)
+    other = save_model(
+        build_model(three),
+        ["jumping jacks", "squats", "walking"],
+        InputSettings(("points",), FRAMES, 40.0, 32, frame_rate_hz=30.0003),
+        tmp_path / "other",
+    )
+    with pytest.raises(PredictionError, match="must choose among the same classes"):
+        evaluate_real([classifier_dir, other], "radhar", real_dir, CLASS_MAP)
+    with pytest.raises(RealDataError, match="no model"):
+        evaluate_real([], "radhar", real_dir, CLASS_MAP)
+
+
 # ---------------------------------------------------------------- CLI
 
 
@@ -340,6 +424,24 @@ def test_cli_eval_real_json_and_default_output_folder(classifier_dir, real_dir):
     )  # fmt: skip
     assert table.exit_code == 0, table.output
     assert "macro-F1" in table.output and "jumping jacks" in table.output
+
+
+def test_cli_eval_real_ensemble_prints_each_member(classifier_dir, second_classifier_dir, real_dir):
+    models = ["--model", classifier_dir, "--model", second_classifier_dir]
+    common = ["eval-real", "--reader", "radhar", "--data", real_dir, *models]
+    result = run_cli(*common, "--classes", "jack=jumping jacks,squats", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [member["model"] for member in data["members"]] == [
+        str(classifier_dir), str(second_classifier_dir)
+    ]  # fmt: skip
+    folder = classifier_dir.parent / "eval-real-ensemble"
+    assert json.loads((folder / "eval_real.json").read_text()) == data
+    table = run_cli(
+        *common, "--classes", "jack=jumping jacks,squats", "--out", real_dir.parent / "ens"
+    )
+    assert table.exit_code == 0, table.output
+    assert "ensemble of 2" in table.output and "each member alone" in table.output
 
 
 @pytest.mark.parametrize(

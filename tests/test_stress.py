@@ -95,3 +95,28 @@ def test_cli_stress_scores_the_held_out_split(store, tmp_path):
     assert report["count"] == 2 and report["repeats"] == 2
     table = runner.invoke(app, ["stress", "--model", str(model), "--data", str(store)])
     assert table.exit_code == 0 and "all three" in table.output and "mean" in table.output
+
+
+def test_stress_of_an_ensemble(store, tmp_path):
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import evaluate_ensemble, evaluate_model
+    from mmexpert.models.train import TrainConfig, train
+
+    models = []
+    for seed in (0, 1):
+        config = TrainConfig(
+            model="classifier-points-tiny", epochs=1, batch_size=4, window_frames=FRAMES, seed=seed
+        )
+        models.append(train(config, store, tmp_path / f"seed{seed}", progress=False).model_dir)
+    with DatasetStore.open(store) as opened:
+        samples = load_raw_samples(opened, None, ["points"])
+    loaded = load_model(models[0])
+    # Averaging a model with itself changes no probability, so no prediction.
+    assert evaluate_ensemble([loaded, loaded], samples) == evaluate_model(loaded, samples)
+    runner = CliRunner()
+    split = runner.invoke(app, ["dataset", "split", str(store), "--test-fraction", "0.5"])
+    assert split.exit_code == 0, split.output
+    both = ["--model", str(models[0]), "--model", str(models[1])]
+    table = runner.invoke(app, ["stress", *both, "--data", str(store), "--repeats", "1"])
+    assert table.exit_code == 0, table.output
+    assert "ensemble of 2 models" in " ".join(table.output.split())

@@ -222,7 +222,14 @@ def predict_command(
 
 
 def stress_command(
-    model: Annotated[Path, typer.Option("--model", help="Saved model folder (out/model).")],
+    model: Annotated[
+        list[Path],
+        typer.Option(
+            "--model",
+            help="Saved model folder (out/model); several times: their ensemble (mean class "
+            "probabilities).",
+        ),
+    ],
     data: DataOption,
     split: Annotated[
         str | None, typer.Option("--split", help="Subset of the saved split (e.g. test).")
@@ -239,13 +246,14 @@ def stress_command(
     from mmexpert.data.store_schema import StoreError
     from mmexpert.eval.stress import stress_test
     from mmexpert.models.io import ModelFileError, load_model
-    from mmexpert.models.predict import PredictionError, evaluate_model, load_inputs
+    from mmexpert.models.predict import PredictionError, evaluate_ensemble, load_inputs
 
     try:
-        loaded = load_model(model, device=device)
-        raws = load_inputs(data, loaded.inputs.views, split)
+        members = [load_model(folder, device=device) for folder in model]
+        views = list(dict.fromkeys(view for loaded in members for view in loaded.inputs.views))
+        raws = load_inputs(data, views, split)
         names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
-        evaluate = partial(evaluate_model, loaded, class_names=names)  # names: CLIP only
+        evaluate = partial(evaluate_ensemble, members, class_names=names)  # names: CLIP only
         report = stress_test(evaluate, raws, seed=seed, repeats=repeats)
     except (ModelFileError, PredictionError, StoreError, ValueError) as error:
         raise fail(str(error)) from None
@@ -253,6 +261,8 @@ def stress_command(
         typer.echo(json.dumps(report.to_json()))
         return
     title = f"stress test, {report.count} clips, {report.repeats} draws per condition"
+    if len(members) > 1:
+        title += f", ensemble of {len(members)} models"
     table = Table("condition", "accuracy", "± std over draws", "macro-F1", title=title)
     for name, accuracy in report.accuracy.items():
         table.add_row(

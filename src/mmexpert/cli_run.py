@@ -124,16 +124,23 @@ def _per_class_table(
 
 
 def _print_real(evaluation: Any) -> None:
+    ensemble = f"ensemble of {len(evaluation.members)}, " if evaluation.members else ""
     console.print(
         f"accuracy {evaluation.accuracy:.3f}, macro-F1 {evaluation.macro_f1:.3f} "
-        f"({evaluation.model_kind}, {sum(evaluation.windows_per_class.values())} windows of "
-        f"{evaluation.window_s:g} s, hop {evaluation.hop_s:.3g} s)",
+        f"({ensemble}{evaluation.model_kind}, {sum(evaluation.windows_per_class.values())} "
+        f"windows of {evaluation.window_s:g} s, hop {evaluation.hop_s:.3g} s)",
         highlight=False,
     )
     console.print(
         _per_class_table("real data, per class", evaluation.per_class, evaluation.windows_per_class)
     )
     console.print(f"read: {evaluation.read_report.summary()}", markup=False, highlight=False)
+    if evaluation.members:
+        table = Table("model", "accuracy", "macro-F1", title="each member alone")
+        for member in evaluation.members:
+            table.add_row(member["model"], f"{member['accuracy']:.3f}", f"{member['macro_f1']:.3f}")
+        table.add_row("mean", f"{evaluation.member_mean_accuracy:.3f}", "", style="bold")
+        console.print(table)
 
 
 # ---------------------------------------------------------------- eval-real
@@ -153,7 +160,14 @@ def eval_real_command(
         ),
     ],
     data: Annotated[Path, typer.Option("--data", help="Folder of class folders of recordings.")],
-    model: Annotated[Path, typer.Option("--model", help="Saved model folder (train out/model).")],
+    model: Annotated[
+        list[Path],
+        typer.Option(
+            "--model",
+            help="Saved model folder (train out/model). Give it several times to score the "
+            "ensemble (mean class probabilities) and each model alone.",
+        ),
+    ],
     classes: Annotated[
         str | None,
         typer.Option(
@@ -176,7 +190,11 @@ def eval_real_command(
     hop_s: Annotated[float, typer.Option("--hop-s", help="Hop between windows [s].")] = 1 / 3,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Folder for the PNG and JSON (default: MODEL/../eval-real)."),
+        typer.Option(
+            "--out",
+            help="Folder for the PNG and JSON (default: MODEL/../eval-real; an ensemble: "
+            "FIRST_MODEL/../eval-real-ensemble).",
+        ),
     ] = None,
     frame_rate_hz: Annotated[
         float | None,

@@ -293,11 +293,15 @@ class RealEvaluation:
     read_report : RealReadSummary
         What reading and windowing kept and skipped.
     model_kind : str
-        ``"clip"`` (zero-shot over class names) or ``"classifier"``.
+        ``"clip"`` (zero-shot over class names), ``"classifier"``, or ``"mixed"`` (an
+        ensemble of both).
     window_s, hop_s : float
         Window length and hop [s].
     plot_path : str or None
         The confusion-matrix PNG, when written.
+    members : list of dict
+        An ensemble only (empty for one model): each member scored alone, in the order
+        given, as ``{"model", "accuracy", "macro_f1", "per_class"}``.
     """
 
     accuracy: float
@@ -311,12 +315,23 @@ class RealEvaluation:
     window_s: float
     hop_s: float
     plot_path: str | None = None
+    members: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def member_mean_accuracy(self) -> float | None:
+        """The members' mean accuracy alone (an ensemble only): what one training is worth."""
+        if not self.members:
+            return None
+        return float(np.mean([member["accuracy"] for member in self.members]))
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict: ``accuracy``, ``macro_f1``, ``per_class``, ``confusion``,
-        ``class_names``, ``windows_per_class``, ``read_report`` and the settings."""
+        ``class_names``, ``windows_per_class``, ``read_report``, the settings, and for an
+        ensemble ``members`` and ``member_mean_accuracy``."""
         data = asdict(self)
         data["read_report"] = self.read_report.to_json()
+        if self.members:
+            data["member_mean_accuracy"] = self.member_mean_accuracy
         return data
 
 
@@ -878,8 +893,35 @@ def _class_list(loaded: Any, classes: Mapping[str, str] | None) -> list[str] | N
     return known
 
 
+def _ensemble_frame_rate_hz(
+    model_dirs: Sequence[Path],
+    frame_rate_hz: float | None,
+    train_data: str | os.PathLike[str] | None,
+) -> float:
+    """The one frame rate [Hz] the real windows are resampled to for every member."""
+    if frame_rate_hz is not None:
+        return frame_rate_hz
+    if train_data is not None:
+        return training_store_frame_rate_hz(train_data)
+    rates = {}
+    for model_dir in model_dirs:
+        rate = model_frame_rate_hz(model_dir)
+        if rate is None:
+            raise RealDataError(
+                f"the model folder {model_dir} does not record its training frame rate; give "
+                "it (--frame-rate-hz) or the training store (--train-data DIR)"
+            )
+        rates[str(model_dir)] = rate
+    if len(set(rates.values())) > 1:
+        raise RealDataError(
+            f"the models were trained at different frame rates {rates} Hz; an ensemble reads "
+            "one set of windows, so its members must share the frame rate"
+        )
+    return next(iter(rates.values()))
+
+
 def evaluate_real(
-    model_dir: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     reader: str,
     data_dir: str | os.PathLike[str],
     classes: Mapping[str, str] | None = None,
@@ -892,13 +934,15 @@ def evaluate_real(
     radar: RadarConfig | str | os.PathLike[str] | None = None,
     layout: str = "xwr16xx",
 ) -> RealEvaluation:
-    """Score a saved model on windows of labelled real recordings.
+    """Score a saved model, or the ensemble of several, on windows of labelled real recordings.
 
     Parameters
     ----------
     model_dir
-        Saved model folder (``<train out>/model``). Point readers: its only view must be
-        ``points``; raw readers (``"dca1000"``): any views (maps and points).
+        Saved model folder (``<train out>/model``), or several: their class probabilities are
+        averaged (e.g. one recipe trained with several seeds) and each member is also scored
+        alone (``members``). Point readers: each model's only view must be ``points``; raw
+        readers (``"dca1000"``): any views (maps and points).
     reader
         Reader name (see :func:`real_raw_samples`).
     data_dir
@@ -914,7 +958,8 @@ def evaluate_real(
     plot_path
         Write the confusion-matrix PNG here.
     frame_rate_hz
-        The model's frame rate [Hz]; default: from ``train_data`` or the model folder.
+        The models' frame rate [Hz]; default: from ``train_data`` or the model folders (which
+        must agree).
     train_data
         The training dataset store (gives the frame rate when the model folder does not).
     radar
@@ -930,36 +975,39 @@ def evaluate_real(
     Raises
     ------
     RealDataError
-        For a model that needs maps on a point reader, an unknown frame rate, classes a
-        classifier does not know, and the errors of :func:`real_raw_samples`.
+        For a model that needs maps on a point reader, an unknown frame rate, members at
+        different frame rates, classes a classifier does not know, and the errors of
+        :func:`real_raw_samples`.
     ModelFileError
         For a folder that is not a saved model.
+    PredictionError
+        For ensemble members that choose among different classes.
     """
     from mmexpert.models.io import load_model
     from mmexpert.models.models import RadarTextModel
-    from mmexpert.models.predict import class_scores
+    from mmexpert.models.predict import ensemble_probabilities
 
     check_reader(reader, radar is not None)
     radar = load_capture_radar(radar) if radar is not None else None
-    loaded = load_model(model_dir, device=device)
-    if reader not in RAW_READERS and tuple(loaded.inputs.views) != (POINTS_VIEW,):
-        raise RealDataError(
-            f"the model at {model_dir} reads the views {list(loaded.inputs.views)}; real point "
-            "clouds give no maps (micro-Doppler, range-time, azimuth-time need the ADC cube), "
-            f"so the model must use the '{POINTS_VIEW}' view only (e.g. classifier-points-tiny "
-            f"or clip-points-tiny), or read raw ADC captures ({', '.join(RAW_READERS)}) "
-            "with --radar"
-        )
-    names = _class_list(loaded, classes)
-    if frame_rate_hz is None and train_data is not None:
-        frame_rate_hz = training_store_frame_rate_hz(train_data)
-    if frame_rate_hz is None:
-        frame_rate_hz = model_frame_rate_hz(model_dir)
-    if frame_rate_hz is None:
-        raise RealDataError(
-            f"the model folder {model_dir} does not record its training frame rate; give it "
-            "(--frame-rate-hz) or the training store (--train-data DIR)"
-        )
+    if isinstance(model_dir, str | os.PathLike):
+        model_dirs = [Path(model_dir)]
+    else:
+        model_dirs = [Path(folder) for folder in model_dir]
+    if not model_dirs:
+        raise RealDataError("no model to evaluate")
+    members = [load_model(folder, device=device) for folder in model_dirs]
+    for folder, loaded in zip(model_dirs, members, strict=True):
+        if reader not in RAW_READERS and tuple(loaded.inputs.views) != (POINTS_VIEW,):
+            raise RealDataError(
+                f"the model at {folder} reads the views {list(loaded.inputs.views)}; real "
+                "point clouds give no maps (micro-Doppler, range-time, azimuth-time need the "
+                f"ADC cube), so the model must use the '{POINTS_VIEW}' view only (e.g. "
+                "classifier-points-tiny or clip-points-tiny), or read raw ADC captures "
+                f"({', '.join(RAW_READERS)}) with --radar"
+            )
+    lists = [_class_list(loaded, classes) for loaded in members]  # each checks the map
+    names = next((listed for listed in lists if listed is not None), None)
+    frame_rate_hz = _ensemble_frame_rate_hz(model_dirs, frame_rate_hz, train_data)
     raws, summary = real_raw_samples(
         reader, data_dir, classes, window_s, hop_s, frame_rate_hz, radar, layout
     )
@@ -971,15 +1019,32 @@ def evaluate_real(
             f"this classifier knows only {names}; the real data has classes {absent} "
             "(map each folder to one of them: --classes 'folder=activity,...')"
         )
-    scored_names, scores = class_scores(loaded, raws, names)
-    index = {name: position for position, name in enumerate(scored_names)}
+    scores = ensemble_probabilities(members, raws, names)
+    index = {name: position for position, name in enumerate(scores.names)}
     truth = [index[raw["activity"]] for raw in raws]
-    report = classification_report(truth, np.argmax(scores, axis=1), scored_names)
+    report = classification_report(truth, np.argmax(scores.mean, axis=1), scores.names)
+    member_reports = []
+    if len(members) > 1:
+        for folder, probabilities in zip(model_dirs, scores.members, strict=True):
+            alone = classification_report(truth, np.argmax(probabilities, axis=1), scores.names)
+            member_reports.append(
+                {
+                    "model": str(folder),
+                    "accuracy": alone["accuracy"],
+                    "macro_f1": alone["macro_f1"],
+                    "per_class": alone["per_class_accuracy"],
+                }
+            )
     written = None
     if plot_path is not None:
         Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
         title = f"real, {summary.windows} windows"
+        if len(members) > 1:
+            title += f", ensemble of {len(members)}"
         written = str(plot_confusion_matrix(report, plot_path, title=title))
+    kinds = {
+        "clip" if isinstance(loaded.model, RadarTextModel) else "classifier" for loaded in members
+    }
     return RealEvaluation(
         accuracy=report["accuracy"],
         macro_f1=report["macro_f1"],
@@ -988,8 +1053,9 @@ def evaluate_real(
         class_names=report["classes"],
         windows_per_class=dict(summary.windows_per_class),
         read_report=summary,
-        model_kind="clip" if isinstance(loaded.model, RadarTextModel) else "classifier",
+        model_kind=kinds.pop() if len(kinds) == 1 else "mixed",
         window_s=window_s,
         hop_s=hop_s,
         plot_path=written,
+        members=member_reports,
     )

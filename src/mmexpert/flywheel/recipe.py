@@ -28,7 +28,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -812,7 +812,7 @@ def model_folder(path: Path) -> Path:
 
 
 def evaluate_real_folder(
-    model: Path,
+    model: Path | Sequence[Path],
     reader: str,
     data: Path,
     classes: Mapping[str, str] | None = None,
@@ -830,7 +830,8 @@ def evaluate_real_folder(
     Parameters
     ----------
     model
-        Saved model folder, or the training output holding it in ``model/``.
+        Saved model folder, or the training output holding it in ``model/``; or several,
+        scored as an ensemble (mean class probabilities; each member also alone).
     reader
         Reader name (``"radhar"``, ``"ti_csv"``: point clouds; ``"dca1000"``: raw captures).
     data
@@ -841,7 +842,7 @@ def evaluate_real_folder(
         Window length and hop [s].
     out
         Folder for ``confusion_real.png`` and ``eval_real.json`` (default: ``eval-real``
-        beside the model folder).
+        beside the model folder; for an ensemble ``eval-real-ensemble`` beside the first).
     frame_rate_hz
         The model's frame rate [Hz] (default: from the model folder or ``train_data``).
     train_data
@@ -871,13 +872,18 @@ def evaluate_real_folder(
     from mmexpert.models.predict import PredictionError
 
     check_real_source(reader, data, radar)
-    model_dir = model_folder(model)
-    if not model_dir.is_dir():
-        raise RecipeError(f"model folder {model} does not exist")
-    out_dir = out if out is not None else model_dir.resolve().parent / EVAL_REAL_FOLDER
+    given = [model] if isinstance(model, Path) else list(model)
+    model_dirs = [model_folder(folder) for folder in given]
+    for folder, model_dir in zip(given, model_dirs, strict=True):
+        if not model_dir.is_dir():
+            raise RecipeError(f"model folder {folder} does not exist")
+    out_dir = out
+    if out_dir is None:
+        folder_name = EVAL_REAL_FOLDER if len(model_dirs) == 1 else f"{EVAL_REAL_FOLDER}-ensemble"
+        out_dir = model_dirs[0].resolve().parent / folder_name
     try:
         evaluation = evaluate_real(
-            model_dir,
+            model_dirs,
             reader,
             data,
             classes,

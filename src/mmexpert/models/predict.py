@@ -3,14 +3,17 @@
 * :func:`predict`: per-sample class scores. A CLIP model scores the given class names
   (zero-shot, prompt ensembling; default: its training activities); a classifier uses its
   stored class list.
-* :func:`evaluate_classifier`, :func:`evaluate_zero_shot`, :func:`evaluate_retrieval`:
-  metrics dicts from :mod:`mmexpert.eval.metrics`.
+* :func:`class_probabilities`, :func:`ensemble_probabilities`: class probabilities of one
+  model, and their mean over several (e.g. the same recipe trained with several seeds).
+* :func:`evaluate_classifier`, :func:`evaluate_zero_shot`, :func:`evaluate_ensemble`,
+  :func:`evaluate_retrieval`: metrics dicts from :mod:`mmexpert.eval.metrics`.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +113,75 @@ def class_scores(
     return names, torch.cat(rows).cpu().numpy().astype(np.float32)
 
 
+def class_probabilities(
+    loaded: LoadedModel,
+    raws: Sequence[RawSample],
+    classes: Sequence[str] | None = None,
+    batch_size: int = 32,
+) -> tuple[list[str], np.ndarray]:
+    """Probabilities float32 [samples, classes] summing to 1 per row: a classifier's softmax,
+    or a CLIP model's similarities softmaxed at its learned temperature (the same ranking as
+    :func:`class_scores`)."""
+    names, scores = class_scores(loaded, raws, classes, batch_size)
+    if isinstance(loaded.model, RadarTextModel):
+        scale = float(loaded.model.logit_scale.detach().exp().cpu())
+        scores = torch.from_numpy(scale * scores).softmax(-1).numpy()
+    return names, scores
+
+
+@dataclass(frozen=True)
+class EnsembleScores:
+    """Class probabilities of several models on the same samples.
+
+    Attributes
+    ----------
+    names : list of str
+        Class order of every array.
+    mean : float32 [samples, classes]
+        The members' probabilities averaged: the ensemble's scores.
+    members : list of float32 [samples, classes]
+        Each member's probabilities, in the order given.
+    """
+
+    names: list[str]
+    mean: np.ndarray
+    members: list[np.ndarray]
+
+
+def ensemble_probabilities(
+    members: Sequence[LoadedModel],
+    raws: Sequence[RawSample],
+    classes: Sequence[str] | None = None,
+    batch_size: int = 32,
+) -> EnsembleScores:
+    """Mean class probabilities of several models (one model: its own probabilities).
+
+    Averaging probabilities, not logits, keeps a CLIP member and a classifier on the same
+    scale; members must choose among the same classes (in any order).
+
+    Raises
+    ------
+    PredictionError
+        No member, or members whose classes differ.
+    """
+    if not members:
+        raise PredictionError("an ensemble needs at least one model")
+    names: list[str] = []
+    rows: list[np.ndarray] = []
+    for loaded in members:
+        member_names, probabilities = class_probabilities(loaded, raws, classes, batch_size)
+        if not names:
+            names = member_names
+        elif set(member_names) != set(names):
+            raise PredictionError(
+                f"the models of an ensemble must choose among the same classes: "
+                f"{loaded.folder} knows {sorted(member_names)}, the first {sorted(names)}"
+            )
+        order = [member_names.index(name) for name in names]
+        rows.append(probabilities[:, order])
+    return EnsembleScores(names, np.mean(rows, axis=0).astype(np.float32), rows)
+
+
 def predict(
     model_dir: str | os.PathLike[str],
     data: str | os.PathLike[str],
@@ -172,6 +244,22 @@ def evaluate_model(
     if isinstance(loaded.model, RadarTextModel):
         return evaluate_zero_shot(loaded, raws, class_names or loaded.classes)
     return evaluate_classifier(loaded, raws)
+
+
+def evaluate_ensemble(
+    members: Sequence[LoadedModel],
+    raws: Sequence[RawSample],
+    class_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Classification report of the members' mean class probabilities (one member: that of
+    :func:`evaluate_model`). CLIP members score ``class_names`` (default: the first member's
+    training classes); classifiers ignore them, as in :func:`evaluate_model`."""
+    if len(members) == 1:
+        return evaluate_model(members[0], raws, class_names)
+    clip = any(isinstance(loaded.model, RadarTextModel) for loaded in members)
+    names = (class_names or members[0].classes) if clip else None  # classifiers: their own
+    scores = ensemble_probabilities(members, raws, names)
+    return _report(raws, scores.names, scores.mean)
 
 
 @torch.no_grad()
