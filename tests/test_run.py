@@ -20,6 +20,7 @@ from test_eval_real import person_frames, write_radhar
 from test_eval_real_raw import PROGRAMS, simulated_capture, write_capture
 
 SCENARIO = "jumping jacks and squats"
+CLASS_MAP = {"jack": "jumping jacks", "squats": "squats"}
 
 
 def run_cli(*args: object):
@@ -109,6 +110,28 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     assert "holds a run made with num_frames=8" in text_of(longer)
 
 
+def test_an_ensemble_run_trains_one_model_per_seed_and_scores_each(tmp_path, real_dir):
+    from mmexpert.eval.real import evaluate_real
+
+    out = tmp_path / "run"
+    result = run_cli(*recipe(out, real_dir), "--ensemble", 2)
+    assert result.exit_code == 0, result.output
+    said = text_of(result)
+    assert "member 1/2, seed 0" in said and "member 2/2, seed 1" in said
+    results = check_report(out, real_windows=8)
+    folders = [out / "train" / "model", out / "train-seed1" / "model"]
+    assert [member["model"] for member in results["real"]["members"]] == list(map(str, folders))
+    for folder, member in zip(folders, results["real"]["members"], strict=True):
+        alone = evaluate_real(folder, "radhar", real_dir, CLASS_MAP)
+        assert member["accuracy"] == alone.accuracy
+    assert len(results["synthetic_members"]) == 2
+    assert "ensemble of 2 (training seeds 0-1" in (out / "report.md").read_text()
+    bigger = run_cli(*recipe(out, real_dir), "--ensemble", 3)  # the first two resume
+    assert bigger.exit_code == 0, bigger.output
+    assert text_of(bigger).count("resumed from epoch 1") == 2
+    assert len(json.loads((out / "results.json").read_text())["real"]["members"]) == 3
+
+
 def test_raw_captures_are_read_with_the_runs_radar_so_map_models_can_be_scored(
     tmp_path, capture_dir
 ):
@@ -165,6 +188,7 @@ def test_classes_a_classifier_cannot_learn_are_refused_before_simulating(tmp_pat
         ({"--radar": "no-such-radar"}, "no-such-radar"),
         ({"--llm": "scripted"}, "cannot be used from the command line"),
         ({"--llm": "no-such-llm"}, "unknown LLM backend 'no-such-llm'"),
+        ({"--ensemble": "0"}, "--ensemble"),
     ],
 )
 def test_run_argument_errors_exit_2(tmp_path, real_dir, change, message):

@@ -285,6 +285,15 @@ def run_command(
         ),
     ] = 2,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of every stage.")] = 0,
+    ensemble: Annotated[
+        int,
+        typer.Option(
+            "--ensemble",
+            min=1,
+            help="Models to train, with seeds SEED, SEED+1, ...; evaluated on their mean class "
+            "probabilities, each also alone (the training seed moves a real score by points).",
+        ),
+    ] = 1,
     noise_figure_db: NoiseFigureOption = None,
     distance_m: DistanceOption = None,
     window_s: Annotated[float, typer.Option("--window-s", help="Model window [s].")] = 2.0,
@@ -340,6 +349,7 @@ def run_command(
         noise_figure_span_db=parse_span(noise_figure_db),
         distance_span_m=parse_span(distance_m, "--distance-m", "m"),
         seed=seed,
+        ensemble=ensemble,
         window_s=window_s,
         hop_s=hop_s,
         num_frames=num_frames,

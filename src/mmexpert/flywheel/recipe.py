@@ -70,6 +70,7 @@ class RunOptions:
     noise_figure_span_db: tuple[float, float] | None = None  # None: the planner's default
     distance_span_m: tuple[float, float] | None = None  # None: the planner's default (1-5 m)
     seed: int = 0  # seeds plan, split and training
+    ensemble: int = 1  # models trained with seeds seed, seed+1, ...; scored on their mean
     window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
     hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
     num_frames: int | None = None  # frames per synthetic clip (None: the whole motion)
@@ -92,7 +93,9 @@ class RunState:
     radar: Any = None  # mmexpert.radar.config.RadarConfig
     generation: Any = None  # mmexpert.data.engine generation report
     split: dict[str, int] = field(default_factory=dict)  # {"train": n, "test": n}
-    training: Any = None  # mmexpert.models.train result
+    training: Any = None  # mmexpert.models.train result (the first member's)
+    members: list[Any] = field(default_factory=list)  # every member's train result
+    synthetic_members: list[float] = field(default_factory=list)  # held-out accuracy alone
     synthetic: dict[str, Any] | None = None  # held-out synthetic evaluation
     stress: Any = None  # mmexpert.eval.stress.StressReport on the held-out clips
     real: Any = None  # mmexpert.eval.real.RealEvaluation
@@ -158,6 +161,8 @@ def check_options(options: RunOptions) -> str:
         )
     if options.epochs < 1:
         raise RecipeError(f"epochs must be >= 1, got {options.epochs}")
+    if options.ensemble < 1:
+        raise RecipeError(f"ensemble must be >= 1 model, got {options.ensemble}")
     if not 0 < options.test_fraction < 1:
         raise RecipeError(f"test_fraction must be within (0, 1), got {options.test_fraction}")
     if not (options.window_s > 0 and options.hop_s > 0):
@@ -448,34 +453,51 @@ def _split(options: RunOptions, store_dir: Path, state: RunState, log: Log) -> N
     _stage(state, log, "split", started, f"train {len(split.train)}, test {len(split.test)}")
 
 
-def _train(options: RunOptions, model: str, store_dir: Path, state: RunState, log: Log) -> Path:
+def member_train_folder(out: Path, seed: int, member: int) -> Path:
+    """Training output of ensemble member ``member`` (0: ``OUT/train``, as a single model's;
+    then ``OUT/train-seedS`` for its seed S)."""
+    return out / "train" if member == 0 else out / f"train-seed{seed + member}"
+
+
+def _train(
+    options: RunOptions, model: str, store_dir: Path, state: RunState, log: Log
+) -> list[Path]:
+    """Train every member (one unless ``options.ensemble`` > 1); each resumes on its own."""
     from mmexpert.data.store_schema import StoreError
     from mmexpert.models.train import TrainConfig, TrainingError, train
 
-    started = time.perf_counter()
     window_frames = max(1, round(options.window_s * state.radar.frame_rate_hz))
-    config = TrainConfig(
-        model=model,
-        epochs=options.epochs,
-        batch_size=options.batch_size,
-        learning_rate=options.learning_rate,
-        seed=options.seed,
-        window_frames=window_frames,
-        split="train",
-        device=options.device,
-    )
-    try:
-        result = train(config, store_dir, options.out / "train", progress=options.progress)
-    except (TrainingError, StoreError, ValueError) as error:
-        raise RecipeError(str(error)) from None
-    if result.model_dir is None:
-        raise RecipeError("training stopped before its last epoch; rerun to resume")
-    state.training = result
-    note = f"{model}, epochs: {result.epochs_done}, window {window_frames} frames"
-    if result.resumed_from_epoch:
-        note += f", resumed from epoch {result.resumed_from_epoch}"
-    _stage(state, log, "train", started, note)
-    return result.model_dir
+    model_dirs = []
+    for member in range(options.ensemble):
+        started = time.perf_counter()
+        seed = options.seed + member
+        config = TrainConfig(
+            model=model,
+            epochs=options.epochs,
+            batch_size=options.batch_size,
+            learning_rate=options.learning_rate,
+            seed=seed,
+            window_frames=window_frames,
+            split="train",
+            device=options.device,
+        )
+        out = member_train_folder(options.out, options.seed, member)
+        try:
+            result = train(config, store_dir, out, progress=options.progress)
+        except (TrainingError, StoreError, ValueError) as error:
+            raise RecipeError(str(error)) from None
+        if result.model_dir is None:
+            raise RecipeError("training stopped before its last epoch; rerun to resume")
+        state.members.append(result)
+        model_dirs.append(result.model_dir)
+        note = f"{model}, epochs: {result.epochs_done}, window {window_frames} frames"
+        if result.resumed_from_epoch:
+            note += f", resumed from epoch {result.resumed_from_epoch}"
+        if options.ensemble > 1:
+            note += f", member {member + 1}/{options.ensemble}, seed {seed}"
+        _stage(state, log, "train" if member == 0 else f"train seed {seed}", started, note)
+    state.training = state.members[0]
+    return model_dirs
 
 
 def _plot_training_curve(history: list[dict[str, float]], path: Path) -> Path | None:
@@ -500,26 +522,31 @@ def _plot_training_curve(history: list[dict[str, float]], path: Path) -> Path | 
 
 
 def _evaluate_synthetic(
-    options: RunOptions, model_dir: Path, store_dir: Path, state: RunState, log: Log
+    options: RunOptions, model_dirs: list[Path], store_dir: Path, state: RunState, log: Log
 ) -> None:
     from mmexpert.data.store import DatasetStore
     from mmexpert.eval.metrics import plot_confusion_matrix
     from mmexpert.eval.stress import StressTestError, stress_test
     from mmexpert.models.inputs import load_raw_samples
     from mmexpert.models.io import load_model
-    from mmexpert.models.predict import PredictionError, evaluate_model
+    from mmexpert.models.predict import PredictionError, evaluate_ensemble, evaluate_model
 
     started = time.perf_counter()
-    loaded = load_model(model_dir, device=options.device)
+    members = [load_model(model_dir, device=options.device) for model_dir in model_dirs]
     with DatasetStore.open(store_dir) as store:
         test_ids = store.split_ids("test")
-        raws = load_raw_samples(store, test_ids, loaded.inputs.views) if test_ids else []
+        views = members[0].inputs.views  # one registry model: every member reads the same
+        raws = load_raw_samples(store, test_ids, views) if test_ids else []
     if not raws:
         _stage(state, log, "evaluate synthetic", started, "no held-out sample (raise --count)")
         return
-    evaluate = partial(evaluate_model, loaded)
+    evaluate = partial(evaluate_ensemble, members)
     try:
         report = evaluate(raws)
+        if len(members) > 1:
+            state.synthetic_members = [
+                float(evaluate_model(loaded, raws)["accuracy"]) for loaded in members
+            ]
     except PredictionError as error:
         _stage(state, log, "evaluate synthetic", started, f"skipped: {error}")
         return
@@ -532,6 +559,9 @@ def _evaluate_synthetic(
     plot_confusion_matrix(report, options.out / "confusion_synthetic.png", title=title)
     state.images["synthetic"] = "confusion_synthetic.png"
     note = f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}"
+    if state.synthetic_members:
+        alone = ", ".join(f"{accuracy:.3f}" for accuracy in state.synthetic_members)
+        note += f" (ensemble of {len(members)}; alone {alone})"
     _stage(state, log, "evaluate synthetic", started, note)
     started = time.perf_counter()
     try:
@@ -544,7 +574,7 @@ def _evaluate_synthetic(
     _stage(state, log, "stress test", started, note)
 
 
-def _evaluate_real(options: RunOptions, model_dir: Path, state: RunState, log: Log) -> None:
+def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState, log: Log) -> None:
     from mmexpert.eval.real import RealDataError, evaluate_real
 
     if options.real is None:
@@ -553,7 +583,7 @@ def _evaluate_real(options: RunOptions, model_dir: Path, state: RunState, log: L
     reader, folder = options.real
     try:
         evaluation = evaluate_real(
-            model_dir,
+            model_dirs,
             reader,
             folder,
             options.classes,
@@ -570,6 +600,9 @@ def _evaluate_real(options: RunOptions, model_dir: Path, state: RunState, log: L
     state.real = evaluation
     state.images["real"] = "confusion_real.png"
     note = f"accuracy {evaluation.accuracy:.3f}, macro-F1 {evaluation.macro_f1:.3f}"
+    if evaluation.members:
+        alone = ", ".join(f"{member['accuracy']:.3f}" for member in evaluation.members)
+        note += f" (ensemble of {len(evaluation.members)}; alone {alone})"
     _stage(state, log, "evaluate real", started, note)
 
 
@@ -614,7 +647,13 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
         f"- scenario: {options.scenario}",
         f"- radar: {radar.name} ({radar.frame_rate_hz:.4g} frames/s)",
         f"- samples planned: {options.count}; LLM backend: {options.llm}; seed {options.seed}",
-        f"- model: {model}, {options.epochs} epochs; windows of {options.window_s:g} s",
+        f"- model: {model}, {options.epochs} epochs; windows of {options.window_s:g} s"
+        + (
+            f"; ensemble of {options.ensemble} (training seeds {options.seed}-"
+            f"{options.seed + options.ensemble - 1}, scored on their mean class probabilities)"
+            if options.ensemble > 1
+            else ""
+        ),
         "",
         "## Timings (this invocation; stages already done resume in seconds)",
         "",
@@ -678,6 +717,9 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             f"on {synthetic['count']} clips",
             "",
         ]
+        if state.synthetic_members:
+            alone = ", ".join(f"{accuracy:.3f}" for accuracy in state.synthetic_members)
+            lines += [f"Each member alone: {alone}.", ""]
         lines += _markdown_table(
             ["class", "clips", "accuracy"],
             _per_class_rows(synthetic["per_class_accuracy"], synthetic["samples_per_class"]),
@@ -725,6 +767,16 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             f"Reading: {real.read_report.summary()}.",
             "",
         ]
+        if real.members:
+            lines += ["Each member alone:", ""]
+            lines += _markdown_table(
+                ["model", "accuracy", "macro-F1"],
+                [
+                    [member["model"], f"{member['accuracy']:.3f}", f"{member['macro_f1']:.3f}"]
+                    for member in real.members
+                ]
+                + [["mean", f"{real.member_mean_accuracy:.3f}", ""]],
+            )
     path = options.out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     results = {
@@ -735,6 +787,7 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
         "split": state.split,
         "training_history": training.history if training is not None else [],
         "synthetic": synthetic,
+        "synthetic_members": state.synthetic_members,
         "stress": state.stress.to_json() if state.stress is not None else None,
         "real": state.real.to_json() if state.real is not None else None,
     }
@@ -796,11 +849,11 @@ def run_recipe(options: RunOptions, log: Log = log_to_stderr, backend: Any = Non
     _check_classes(options, model, state)
     store_dir = _generate(options, plan_path, state, log)
     _split(options, store_dir, state, log)
-    model_dir = _train(options, model, store_dir, state, log)
+    model_dirs = _train(options, model, store_dir, state, log)
     if _plot_training_curve(state.training.history, options.out / "training_curve.png"):
         state.images["training_curve"] = "training_curve.png"
-    _evaluate_synthetic(options, model_dir, store_dir, state, log)
-    _evaluate_real(options, model_dir, state, log)
+    _evaluate_synthetic(options, model_dirs, store_dir, state, log)
+    _evaluate_real(options, model_dirs, state, log)
     return write_report(options, model, state)
 
 
