@@ -90,6 +90,7 @@ def _finished(job: dict) -> bool:
         ({"count": 5000}, "count must be in [2, 2000], got 5000"),
         ({"count": "many"}, "count must be an integer, got 'many'"),
         ({"epochs": 0}, "epochs must be in [1, 500], got 0"),
+        ({"ensemble": 9}, "ensemble must be in [1, 5], got 9"),
         ({"radar": "no-such-radar"}, "radar must be one of"),
         ({"model": "no-such-model"}, "model must be one of"),
         ({"llm": "scripted"}, "cannot be built from its name alone"),
@@ -280,3 +281,12 @@ def test_a_queued_job_is_cancelled_before_it_runs(tmp_path):
     later = manager.start("record", {})["id"]
     assert manager.wait(later, 10)["state"] == "done"
     assert ran == ["ran"] and manager.get(queued)["state"] == "cancelled"
+
+
+def test_the_ensemble_size_reaches_the_recipe(tmp_path):
+    from mmexpert.web.recipe_job import _options, check_run
+
+    assert check_run(TINY)["ensemble"] == 1
+    checked = check_run({**TINY, "ensemble": "3"})
+    assert checked["ensemble"] == 3
+    assert _options(checked, tmp_path / "run", None).ensemble == 3

@@ -43,6 +43,7 @@ REQUEST_FILE = "recipe_request.json"
 STDERR_FILE = "recipe.stderr.log"
 MIN_COUNT, MAX_COUNT = 2, 2000
 MAX_EPOCHS = 500
+MAX_ENSEMBLE = 5  # models per run: each trains as long as a single one
 TERMINATE_GRACE_S = 5.0  # SIGTERM, then SIGKILL after this [s]
 EXIT_WAIT_S = 60.0  # how long a child that closed its stdout may take to exit [s]
 STAGE_PROGRESS = {  # fraction of the job done when a stage's line arrives
@@ -110,6 +111,7 @@ def check_run(params: dict[str, Any]) -> dict[str, Any]:
     real : ``READER:DIR``, DIR relative to the data folder (labelled real recordings)
     classes : ``"folder=activity,..."`` or a dict (needs ``real``)
     name : a run folder name under ``runs/recipes/`` (a second start resumes it)
+    ensemble : models trained with seeds seed, seed+1, ..., int in [1, 5], default 1
     llm, encoder, paraphrases, seed, num_frames, window_s, test_fraction, executor, workers
     """
     from mmexpert.llm import list_backends
@@ -145,6 +147,7 @@ def check_run(params: dict[str, Any]) -> dict[str, Any]:
         "encoder": _choice(params, "encoder", "minilm", sorted(ENCODERS)),
         "paraphrases": _integer(params, "paraphrases", 2, 0, 10),
         "seed": _integer(params, "seed", 0, 0, 2**31 - 1),
+        "ensemble": _integer(params, "ensemble", 1, 1, MAX_ENSEMBLE),
         "num_frames": _integer(params, "num_frames", None, 1, MAX_FRAMES),
         "window_s": _number(params, "window_s", 2.0, 0.05, 60.0),
         "test_fraction": _number(params, "test_fraction", 0.2, 0.01, 0.99),
@@ -199,6 +202,7 @@ def _options(params: dict[str, Any], out: Path, real: tuple[str, Path] | None) -
         encoder=params["encoder"],
         paraphrases=params["paraphrases"],
         seed=params["seed"],
+        ensemble=params["ensemble"],
         window_s=params["window_s"],
         num_frames=params["num_frames"],
         test_fraction=params["test_fraction"],
