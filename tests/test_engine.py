@@ -257,6 +257,45 @@ def test_ctrl_c_keeps_what_was_recorded_and_says_how_to_resume(tmp_path, radar, 
     assert sorted(again.skipped) == sorted(seen) and len(again.generated) == len(specs) - 2
 
 
+@pytest.mark.parametrize("where", ["between samples", "while waiting for the pool"])
+def test_ctrl_c_with_a_pool_says_at_once_that_it_waits_for_the_clips_in_flight(
+    tmp_path, radar, specs, capfd, monkeypatch, where
+):
+    """A Ctrl-C lands either in the recording loop or, mostly, in the wait for the pool;
+    either way the notice comes before closing the pool waits for the clips begun."""
+    from mmexpert.data import engine
+
+    events: list[str] = []
+    say, close = engine._say_finishing, engine._Pool.close
+    monkeypatch.setattr(engine, "_say_finishing", lambda n: (events.append("notice"), say(n)))
+    monkeypatch.setattr(engine._Pool, "close", lambda pool: (events.append("close"), close(pool)))
+    armed = threading.Event()
+
+    def on_sigint(signum, frame):
+        if armed.is_set():  # never outside generate(): the test session would stop
+            raise KeyboardInterrupt
+
+    def after_first(sample_id: str, stored: bool) -> None:
+        if where == "between samples":
+            raise KeyboardInterrupt
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    armed.set()
+    try:
+        with pytest.raises(GenerationInterrupted):
+            generate(
+                specs, radar, tmp_path / "ds", executor="process", workers=2, num_frames=60,
+                progress=False, on_sample=after_first,
+            )  # fmt: skip
+    finally:
+        armed.clear()
+        signal.signal(signal.SIGINT, previous)
+    assert events == ["notice", "close"]  # said before the wait, once
+    said = " ".join(capfd.readouterr().err.split())
+    assert "Ctrl-C: letting the workers finish the clips they have begun (up to" in said
+
+
 def test_generate_deduplicates_repeated_specs(tmp_path, radar, specs):
     report = generate(
         [specs[1], specs[1]], radar, tmp_path / "ds", "serial", num_frames=4, progress=False

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -158,8 +160,8 @@ class GenerationReport:
         """What an interrupted run kept, and how to go on."""
         stored = len(self.generated) + len(self.skipped)
         return (
-            f"interrupted after {self.wall_s:.0f} s: {len(self.generated)} new samples recorded "
-            f"in {out_dir}, {stored} of {self.requested} specs stored in all (clips the "
+            f"stopped by Ctrl-C after {self.wall_s:.0f} s: {len(self.generated)} new samples "
+            f"recorded in {out_dir}, {stored} of {self.requested} specs stored in all (clips the "
             "workers had begun are finished and taken in by the next run); run the same "
             "command again to resume"
         )
@@ -394,8 +396,22 @@ def _run_process(
                     suspects.sort(key=lambda item: -item.index)
                     pending.clear()
                     pool.rebuild()
+        except KeyboardInterrupt:  # Ctrl-C landed here, in wait(): closing the pool waits
+            if pending:
+                _say_finishing(min(workers, len(pending)))
+            raise
         finally:
             pool.close()
+
+
+def _say_finishing(begun: int) -> None:
+    """Tell a Ctrl-C'd user at once why the exit takes a while."""
+    print(
+        f"\nCtrl-C: letting the workers finish the clips they have begun (up to {begun}); "
+        "the next run takes them in",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _run_ray(tasks: Sequence[_Task], workers: int, ray_address: str | None) -> Iterator[_Outcome]:
@@ -554,6 +570,10 @@ def generate(
                 _record_outcomes(outcomes, store, report, advance, on_sample, started)
             except KeyboardInterrupt:
                 report.wall_s = time.perf_counter() - started
+                begun = len(tasks) - len(report.generated) - len(report.failed)
+                suspended = inspect.getgeneratorstate(outcomes) == inspect.GEN_SUSPENDED
+                if executor == "process" and suspended and begun > 0:
+                    _say_finishing(min(effective_workers, begun))  # closing the pool waits
                 raise GenerationInterrupted(report, out_dir) from None
     report.wall_s = time.perf_counter() - started
     return report
