@@ -71,6 +71,17 @@ def test_classifier_trains_saves_loads_and_predicts(store, tmp_path):
     for row in rows:
         assert row["prediction"] in ACTIVITIES
         assert sum(row["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+    # An ensemble of a model with itself averages equal probabilities: the same scores.
+    twice = predict([result.model_dir, result.model_dir], store)
+    for alone, pair in zip(rows, twice, strict=True):
+        assert pair["prediction"] == alone["prediction"]
+        assert pair["scores"] == pytest.approx(alone["scores"], abs=1e-6)
+    both = ["--model", str(result.model_dir)] * 2
+    cli = CliRunner().invoke(standalone_app, ["predict", *both, "--data", str(store), "--json"])
+    assert cli.exit_code == 0, cli.output
+    assert [json.loads(line)["prediction"] for line in cli.stdout.splitlines()] == [
+        row["prediction"] for row in rows
+    ]
 
 
 def test_resume_after_an_interruption_gives_the_same_weights(store, tmp_path):

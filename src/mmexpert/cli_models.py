@@ -184,7 +184,14 @@ def train_classifier(
 
 
 def predict_command(
-    model: Annotated[Path, typer.Option("--model", help="Saved model folder (out/model).")],
+    model: Annotated[
+        list[Path],
+        typer.Option(
+            "--model",
+            help="Saved model folder (out/model); several times: their ensemble (mean class "
+            "probabilities).",
+        ),
+    ],
     data: Annotated[
         Path, typer.Option("--data", help="Dataset store folder or a products .npz file.")
     ],

@@ -183,22 +183,32 @@ def ensemble_probabilities(
 
 
 def predict(
-    model_dir: str | os.PathLike[str],
+    model_dir: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     data: str | os.PathLike[str],
     classes: Sequence[str] | None = None,
     device: str = "cpu",
 ) -> list[dict[str, Any]]:
     """Predict the activity of every sample of a store, or of one products ``.npz``.
 
+    ``model_dir`` is one saved model folder or several (an ensemble: the scores are the
+    members' mean class probabilities, see :func:`ensemble_probabilities`).
+
     Returns
     -------
     list of dict
         ``{"sample_id", "prediction", "scores": {class: score}, "activity"}`` per sample
-        (``activity`` is the stored label, None for a products file).
+        (``activity`` is the stored label, None for a products file). One model's scores are
+        those of :func:`class_scores`.
     """
-    loaded = load_model(model_dir, device=device)
-    raws = load_inputs(data, loaded.inputs.views)
-    names, scores = class_scores(loaded, raws, classes)
+    folders = [model_dir] if isinstance(model_dir, str | os.PathLike) else list(model_dir)
+    members = [load_model(folder, device=device) for folder in folders]
+    views = list(dict.fromkeys(view for loaded in members for view in loaded.inputs.views))
+    raws = load_inputs(data, views)
+    if len(members) == 1:
+        names, scores = class_scores(members[0], raws, classes)
+    else:
+        ensemble = ensemble_probabilities(members, raws, classes)
+        names, scores = ensemble.names, ensemble.mean
     return [
         {
             "sample_id": raw["sample_id"],
