@@ -183,15 +183,18 @@ def train_classifier(
     _run(config, data, out)
 
 
+ModelsOption = Annotated[
+    list[Path],
+    typer.Option(
+        "--model",
+        help="Saved model folder (out/model); several times: their ensemble (mean class "
+        "probabilities).",
+    ),
+]
+
+
 def predict_command(
-    model: Annotated[
-        list[Path],
-        typer.Option(
-            "--model",
-            help="Saved model folder (out/model); several times: their ensemble (mean class "
-            "probabilities).",
-        ),
-    ],
+    model: ModelsOption,
     data: Annotated[
         Path, typer.Option("--data", help="Dataset store folder or a products .npz file.")
     ],
@@ -229,14 +232,7 @@ def predict_command(
 
 
 def stress_command(
-    model: Annotated[
-        list[Path],
-        typer.Option(
-            "--model",
-            help="Saved model folder (out/model); several times: their ensemble (mean class "
-            "probabilities).",
-        ),
-    ],
+    model: ModelsOption,
     data: DataOption,
     split: Annotated[
         str | None, typer.Option("--split", help="Subset of the saved split (e.g. test).")
@@ -252,13 +248,18 @@ def stress_command(
     slower people): compare models for real radar without real labels."""
     from mmexpert.data.store_schema import StoreError
     from mmexpert.eval.stress import stress_test
-    from mmexpert.models.io import ModelFileError, load_model
-    from mmexpert.models.predict import PredictionError, evaluate_ensemble, load_inputs
+    from mmexpert.models.io import ModelFileError
+    from mmexpert.models.predict import (
+        PredictionError,
+        evaluate_ensemble,
+        load_inputs,
+        load_models,
+        member_views,
+    )
 
     try:
-        members = [load_model(folder, device=device) for folder in model]
-        views = list(dict.fromkeys(view for loaded in members for view in loaded.inputs.views))
-        raws = load_inputs(data, views, split)
+        members = load_models(model, device)
+        raws = load_inputs(data, member_views(members), split)
         names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
         evaluate = partial(evaluate_ensemble, members, class_names=names)  # names: CLIP only
         report = stress_test(evaluate, raws, seed=seed, repeats=repeats)

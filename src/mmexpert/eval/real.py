@@ -983,19 +983,15 @@ def evaluate_real(
     PredictionError
         For ensemble members that choose among different classes.
     """
-    from mmexpert.models.io import load_model
     from mmexpert.models.models import RadarTextModel
-    from mmexpert.models.predict import ensemble_probabilities
+    from mmexpert.models.predict import ensemble_probabilities, load_models
 
     check_reader(reader, radar is not None)
     radar = load_capture_radar(radar) if radar is not None else None
-    if isinstance(model_dir, str | os.PathLike):
-        model_dirs = [Path(model_dir)]
-    else:
-        model_dirs = [Path(folder) for folder in model_dir]
-    if not model_dirs:
+    members = load_models(model_dir, device)
+    if not members:
         raise RealDataError("no model to evaluate")
-    members = [load_model(folder, device=device) for folder in model_dirs]
+    model_dirs = [loaded.folder for loaded in members]
     for folder, loaded in zip(model_dirs, members, strict=True):
         if reader not in RAW_READERS and tuple(loaded.inputs.views) != (POINTS_VIEW,):
             raise RealDataError(

@@ -528,15 +528,19 @@ def _evaluate_synthetic(
     from mmexpert.eval.metrics import plot_confusion_matrix
     from mmexpert.eval.stress import StressTestError, stress_test
     from mmexpert.models.inputs import load_raw_samples
-    from mmexpert.models.io import load_model
-    from mmexpert.models.predict import PredictionError, evaluate_ensemble, evaluate_model
+    from mmexpert.models.predict import (
+        PredictionError,
+        evaluate_ensemble,
+        evaluate_model,
+        load_models,
+        member_views,
+    )
 
     started = time.perf_counter()
-    members = [load_model(model_dir, device=options.device) for model_dir in model_dirs]
+    members = load_models(model_dirs, options.device)
     with DatasetStore.open(store_dir) as store:
         test_ids = store.split_ids("test")
-        views = members[0].inputs.views  # one registry model: every member reads the same
-        raws = load_raw_samples(store, test_ids, views) if test_ids else []
+        raws = load_raw_samples(store, test_ids, member_views(members)) if test_ids else []
     if not raws:
         _stage(state, log, "evaluate synthetic", started, "no held-out sample (raise --count)")
         return

@@ -58,6 +58,19 @@ def load_inputs(
     raise PredictionError(f"{source} is neither a dataset store folder nor a products .npz file")
 
 
+def load_models(
+    model_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], device: str = "cpu"
+) -> list[LoadedModel]:
+    """One saved model folder, or several (an ensemble's members), loaded in the order given."""
+    folders = [model_dirs] if isinstance(model_dirs, str | os.PathLike) else list(model_dirs)
+    return [load_model(folder, device=device) for folder in folders]
+
+
+def member_views(members: Sequence[LoadedModel]) -> list[str]:
+    """Every view some member reads, in order: what to load once for all of them."""
+    return list(dict.fromkeys(view for loaded in members for view in loaded.inputs.views))
+
+
 def _batches(
     loaded: LoadedModel, raws: Sequence[RawSample], classes: Sequence[str], batch_size: int
 ) -> Any:
@@ -200,10 +213,8 @@ def predict(
         (``activity`` is the stored label, None for a products file). One model's scores are
         those of :func:`class_scores`.
     """
-    folders = [model_dir] if isinstance(model_dir, str | os.PathLike) else list(model_dir)
-    members = [load_model(folder, device=device) for folder in folders]
-    views = list(dict.fromkeys(view for loaded in members for view in loaded.inputs.views))
-    raws = load_inputs(data, views)
+    members = load_models(model_dir, device)
+    raws = load_inputs(data, member_views(members))
     if len(members) == 1:
         names, scores = class_scores(members[0], raws, classes)
     else:
