@@ -444,6 +444,26 @@ def test_cli_eval_real_ensemble_prints_each_member(classifier_dir, second_classi
     assert "ensemble of 2" in table.output and "each member alone" in table.output
 
 
+def test_cli_eval_real_aligns_features_over_all_windows(classifier_dir, real_dir):
+    common = [
+        "eval-real", "--reader", "radhar", "--data", real_dir, "--model", classifier_dir,
+        "--classes", "jack=jumping jacks,squats",
+    ]  # fmt: skip
+    result = run_cli(*common, "--hop-s", "0.1", "--adapt", "mean", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["adapt"] == "mean" and sum(map(sum, data["confusion"])) == 50
+    folder = classifier_dir.parent / "eval-real-aligned-mean"
+    assert json.loads((folder / "eval_real.json").read_text()) == data
+    plain = run_cli(*common, "--hop-s", "0.1", "--json", "--out", real_dir.parent / "plain")
+    assert json.loads(plain.stdout)["adapt"] == "none"
+    too_few = run_cli(*common, "--adapt", "coral", "--out", real_dir.parent / "few")  # 16
+    assert too_few.exit_code == 2
+    assert "at least 20 samples" in " ".join(too_few.output.split())
+    unknown = run_cli(*common, "--adapt", "bogus")
+    assert unknown.exit_code == 2 and "is not one of none, mean" in unknown.output
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -60,6 +60,7 @@ def test_classifier_trains_saves_loads_and_predicts(store, tmp_path):
     assert sorted(os.listdir(result.model_dir)) == [
         "classes.json",
         "config.json",
+        "feature_stats.json",
         "model.safetensors",
     ]
     loaded = load_model(result.model_dir)

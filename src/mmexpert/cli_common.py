@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from mmexpert.models.adapt import ADAPT_METHODS
 from mmexpert.radar.config import RadarConfig, RadarConfigError
 
 # soft_wrap: a long path is printed whole (the terminal wraps it) instead of being broken
@@ -19,6 +20,24 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 RadarOption = Annotated[
     str, typer.Option("--radar", help="Preset name (see `mmexpert radar list`) or a TI .cfg path.")
+]
+
+
+def _check_adapt(value: str) -> str:
+    if value not in ADAPT_METHODS:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(ADAPT_METHODS)}")
+    return value
+
+
+AdaptOption = Annotated[
+    str,
+    typer.Option(
+        "--adapt",
+        callback=_check_adapt,
+        help="Label-free test-time alignment of the model's features over the whole set "
+        f"before its head: {', '.join(ADAPT_METHODS)} (default none; assumes the set mixes "
+        "the classes roughly as training did).",
+    ),
 ]
 
 

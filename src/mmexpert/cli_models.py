@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, err_console, fail, split_csv
+from mmexpert.cli_common import AdaptOption, console, err_console, fail, split_csv
 
 train_app = typer.Typer(help="Train radar models on a dataset store.", no_args_is_help=True)
 
@@ -243,6 +243,7 @@ def stress_command(
     ] = 3,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     device: DeviceOption = "cpu",
+    adapt: AdaptOption = "none",
 ) -> None:
     """Held-out synthetic accuracy under real-like changes (elevation error, dropped points,
     slower people): compare models for real radar without real labels."""
@@ -261,7 +262,8 @@ def stress_command(
         members = load_models(model, device)
         raws = load_inputs(data, member_views(members), split)
         names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
-        evaluate = partial(evaluate_ensemble, members, class_names=names)  # names: CLIP only
+        # names: CLIP only; adapt aligns each condition's clips together
+        evaluate = partial(evaluate_ensemble, members, class_names=names, adapt=adapt)
         report = stress_test(evaluate, raws, seed=seed, repeats=repeats)
     except (ModelFileError, PredictionError, StoreError, ValueError) as error:
         raise fail(str(error)) from None
@@ -271,6 +273,8 @@ def stress_command(
     title = f"stress test, {report.count} clips, {report.repeats} draws per condition"
     if len(members) > 1:
         title += f", ensemble of {len(members)} models"
+    if adapt != "none":
+        title += f", features aligned ({adapt})"
     table = Table("condition", "accuracy", "± std over draws", "macro-F1", title=title)
     for name, accuracy in report.accuracy.items():
         table.add_row(

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail, interrupted
+from mmexpert.cli_common import AdaptOption, console, fail, interrupted
 from mmexpert.cli_plan import DistanceOption, NoiseFigureOption, parse_span
 from mmexpert.flywheel.recipe import (
     EVAL_REAL_FOLDER,
@@ -125,6 +125,8 @@ def _per_class_table(
 
 def _print_real(evaluation: Any) -> None:
     ensemble = f"ensemble of {len(evaluation.members)}, " if evaluation.members else ""
+    if evaluation.adapt != "none":
+        ensemble += f"features aligned ({evaluation.adapt}), "
     console.print(
         f"accuracy {evaluation.accuracy:.3f}, macro-F1 {evaluation.macro_f1:.3f} "
         f"({ensemble}{evaluation.model_kind}, {sum(evaluation.windows_per_class.values())} "
@@ -206,6 +208,7 @@ def eval_real_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON only.")] = False,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+    adapt: AdaptOption = "none",
 ) -> None:
     """Score a model trained on synthetic data on labelled real recordings (point clouds, or
     raw DCA1000 captures run through the dataset's device chain)."""
@@ -225,6 +228,7 @@ def eval_real_command(
             device=device,
             radar=radar,
             layout=layout,
+            adapt=adapt,
         )
     except RecipeError as error:
         raise fail(str(error)) from None

@@ -302,6 +302,9 @@ class RealEvaluation:
     members : list of dict
         An ensemble only (empty for one model): each member scored alone, in the order
         given, as ``{"model", "accuracy", "macro_f1", "per_class"}``.
+    adapt : str
+        The test-time feature alignment used (``"none"``, or see
+        :mod:`mmexpert.models.adapt`).
     """
 
     accuracy: float
@@ -316,6 +319,7 @@ class RealEvaluation:
     hop_s: float
     plot_path: str | None = None
     members: list[dict[str, Any]] = field(default_factory=list)
+    adapt: str = "none"
 
     @property
     def member_mean_accuracy(self) -> float | None:
@@ -933,6 +937,7 @@ def evaluate_real(
     train_data: str | os.PathLike[str] | None = None,
     radar: RadarConfig | str | os.PathLike[str] | None = None,
     layout: str = "xwr16xx",
+    adapt: str = "none",
 ) -> RealEvaluation:
     """Score a saved model, or the ensemble of several, on windows of labelled real recordings.
 
@@ -967,6 +972,10 @@ def evaluate_real(
         :class:`RadarConfig`, a preset name or a TI ``.cfg`` path).
     layout
         Raw readers: the DCA1000 LVDS sample order.
+    adapt
+        Label-free test-time alignment of each model's features over all the windows
+        together (:data:`~mmexpert.models.adapt.ADAPT_METHODS`; ``"none"``: each window on
+        its own). It assumes the recordings mix the classes roughly as training did.
 
     Returns
     -------
@@ -982,6 +991,9 @@ def evaluate_real(
         For a folder that is not a saved model.
     PredictionError
         For ensemble members that choose among different classes.
+    AdaptationError
+        For an alignment that cannot run (a model without training statistics, too few
+        windows).
     """
     from mmexpert.models.models import RadarTextModel
     from mmexpert.models.predict import ensemble_probabilities, load_models
@@ -1015,7 +1027,7 @@ def evaluate_real(
             f"this classifier knows only {names}; the real data has classes {absent} "
             "(map each folder to one of them: --classes 'folder=activity,...')"
         )
-    scores = ensemble_probabilities(members, raws, names)
+    scores = ensemble_probabilities(members, raws, names, adapt=adapt)
     index = {name: position for position, name in enumerate(scores.names)}
     truth = [index[raw["activity"]] for raw in raws]
     report = classification_report(truth, np.argmax(scores.mean, axis=1), scores.names)
@@ -1037,6 +1049,8 @@ def evaluate_real(
         title = f"real, {summary.windows} windows"
         if len(members) > 1:
             title += f", ensemble of {len(members)}"
+        if adapt != "none":
+            title += f", aligned ({adapt})"
         written = str(plot_confusion_matrix(report, plot_path, title=title))
     kinds = {
         "clip" if isinstance(loaded.model, RadarTextModel) else "classifier" for loaded in members
@@ -1054,4 +1068,5 @@ def evaluate_real(
         hop_s=hop_s,
         plot_path=written,
         members=member_reports,
+        adapt=adapt,
     )

@@ -881,6 +881,7 @@ def evaluate_real_folder(
     device: str = "cpu",
     radar: Any = None,
     layout: str = "xwr16xx",
+    adapt: str = "none",
 ) -> tuple[Any, Path]:
     """Score a saved model on labelled real recordings; write the PNG and JSON.
 
@@ -911,6 +912,9 @@ def evaluate_real_folder(
         TI ``.cfg`` path or RadarConfig).
     layout
         Raw readers: the DCA1000 LVDS sample order (``"xwr16xx"`` or ``"xwr14xx"``).
+    adapt
+        Label-free test-time feature alignment (see :mod:`mmexpert.models.adapt`); the
+        default output folder then ends in ``-aligned-METHOD``.
 
     Returns
     -------
@@ -925,6 +929,7 @@ def evaluate_real_folder(
         model does not know (the message says which).
     """
     from mmexpert.eval.real import RealDataError, evaluate_real
+    from mmexpert.models.adapt import AdaptationError
     from mmexpert.models.io import ModelFileError
     from mmexpert.models.predict import PredictionError
 
@@ -937,6 +942,8 @@ def evaluate_real_folder(
     out_dir = out
     if out_dir is None:
         folder_name = EVAL_REAL_FOLDER if len(model_dirs) == 1 else f"{EVAL_REAL_FOLDER}-ensemble"
+        if adapt != "none":
+            folder_name += f"-aligned-{adapt}"
         out_dir = model_dirs[0].resolve().parent / folder_name
     try:
         evaluation = evaluate_real(
@@ -952,8 +959,9 @@ def evaluate_real_folder(
             train_data=train_data,
             radar=radar,
             layout=layout,
+            adapt=adapt,
         )
-    except (RealDataError, ModelFileError, PredictionError) as error:
+    except (RealDataError, ModelFileError, PredictionError, AdaptationError) as error:
         raise RecipeError(str(error)) from None
     json_path = out_dir / "eval_real.json"
     json_path.write_text(json.dumps(json_safe(evaluation.to_json()), indent=1) + "\n")

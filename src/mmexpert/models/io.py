@@ -7,7 +7,9 @@ A saved model folder holds:
 * ``model.safetensors`` (or ``model.pt`` when ``safetensors`` is not installed): the state
   dict, without the frozen MiniLM weights (they are reloaded from the installed package);
 * ``classes.json``: the class list (a classifier's label order; a CLIP model's training
-  activities).
+  activities);
+* ``feature_stats.json`` (optional): the training features' statistics, for label-free
+  test-time alignment (:mod:`mmexpert.models.adapt`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 
 import torch
 
+from mmexpert.models.adapt import STATS_FILE, FeatureStats
 from mmexpert.models.models import (
     ModelConfig,
     RadarClassifier,
@@ -56,6 +59,7 @@ class LoadedModel:
     classes: list[str]
     inputs: InputSettings
     folder: Path
+    feature_stats: FeatureStats | None = None  # training features (older models: none)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -92,8 +96,10 @@ def save_model(
     classes: Sequence[str],
     inputs: InputSettings,
     folder: str | os.PathLike[str],
+    feature_stats: FeatureStats | None = None,
 ) -> Path:
-    """Write a model folder (see the module docstring).
+    """Write a model folder (see the module docstring); without ``feature_stats``, a stale
+    statistics file of an earlier model in the folder is removed.
 
     Returns
     -------
@@ -116,6 +122,10 @@ def save_model(
         "inputs": {**inputs.__dict__, "views": list(inputs.views)},
     }
     atomic_write_bytes(target / "config.json", json.dumps(config, indent=1).encode())
+    if feature_stats is not None:
+        feature_stats.save(target)
+    else:
+        (target / STATS_FILE).unlink(missing_ok=True)
     return target
 
 
@@ -126,6 +136,8 @@ def load_model(folder: str | os.PathLike[str], device: str = "cpu") -> LoadedMod
     ------
     ModelFileError
         For a missing file, a malformed config or weights that do not fit the config.
+    AdaptationError
+        For a feature statistics file that cannot be read.
     """
     source = Path(folder)
     try:
@@ -167,4 +179,4 @@ def load_model(folder: str | os.PathLike[str], device: str = "cpu") -> LoadedMod
             f"unexpected {list(unexpected)[:5]})"
         )
     model.to(device).eval()
-    return LoadedModel(model, config, classes, inputs, source)
+    return LoadedModel(model, config, classes, inputs, source, FeatureStats.load(source))

@@ -19,12 +19,14 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812
 
 from mmexpert.data.store import DatasetStore
 from mmexpert.eval.metrics import classification_report, retrieval_metrics
+from mmexpert.models.adapt import STATS_FILE, AdaptationError, align_features
 from mmexpert.models.inputs import RadarModelDataset, RawSample, collate, load_raw_samples
-from mmexpert.models.io import LoadedModel, load_model
-from mmexpert.models.models import RadarTextModel
+from mmexpert.models.io import InputSettings, LoadedModel, load_model
+from mmexpert.models.models import RadarClassifier, RadarTextModel
 from mmexpert.models.zeroshot import PROMPT_TEMPLATES, class_embeddings
 
 
@@ -72,17 +74,20 @@ def member_views(members: Sequence[LoadedModel]) -> list[str]:
 
 
 def _batches(
-    loaded: LoadedModel, raws: Sequence[RawSample], classes: Sequence[str], batch_size: int
+    inputs: InputSettings,
+    device: torch.device,
+    raws: Sequence[RawSample],
+    classes: Sequence[str],
+    batch_size: int,
 ) -> Any:
     dataset = RadarModelDataset(
         raws,
-        loaded.inputs.views,
+        inputs.views,
         classes,
-        window_frames=loaded.inputs.window_frames,
-        dynamic_range_db=loaded.inputs.dynamic_range_db,
-        max_points=loaded.inputs.max_points,
+        window_frames=inputs.window_frames,
+        dynamic_range_db=inputs.dynamic_range_db,
+        max_points=inputs.max_points,
     )
-    device = next(loaded.model.parameters()).device
     for start in range(0, len(dataset), batch_size):
         batch = collate(
             [dataset[index] for index in range(start, min(len(dataset), start + batch_size))]
@@ -92,25 +97,69 @@ def _batches(
 
 
 @torch.no_grad()
+def radar_features(
+    model: RadarTextModel | RadarClassifier,
+    inputs: InputSettings,
+    raws: Sequence[RawSample],
+    batch_size: int = 32,
+) -> torch.Tensor:
+    """The radar encoder's output float32 [samples, width], before the head (a classifier's
+    linear layer, a CLIP model's projection): what :mod:`mmexpert.models.adapt` aligns."""
+    model.eval()
+    device = next(model.parameters()).device
+    rows = [model.radar(batch) for batch in _batches(inputs, device, raws, [], batch_size)]
+    if not rows:
+        return torch.zeros(0, model.radar.width, device=device)
+    return torch.cat(rows)
+
+
+def _aligned_features(
+    loaded: LoadedModel, raws: Sequence[RawSample], adapt: str, batch_size: int
+) -> torch.Tensor:
+    features = radar_features(loaded.model, loaded.inputs, raws, batch_size)
+    if adapt == "none":
+        return features
+    if loaded.feature_stats is None:
+        raise AdaptationError(
+            f"{loaded.folder} has no training feature statistics ({STATS_FILE}; models "
+            "saved before 2026-12-04 lack them): run the same `mmexpert train` command again "
+            "(a finished training resumes at once and saves them), or score with --adapt none"
+        )
+    aligned = align_features(features.cpu().numpy(), loaded.feature_stats, adapt)
+    return torch.from_numpy(aligned).to(features.device)
+
+
+@torch.no_grad()
 def class_scores(
     loaded: LoadedModel,
     raws: Sequence[RawSample],
     classes: Sequence[str] | None = None,
     batch_size: int = 32,
     templates: Sequence[str] = PROMPT_TEMPLATES,
+    adapt: str = "none",
 ) -> tuple[list[str], np.ndarray]:
     """Scores float32 [samples, classes]: softmax probabilities of a classifier, or cosine
-    similarities of a CLIP model to the prompt-ensembled class names."""
+    similarities of a CLIP model to the prompt-ensembled class names.
+
+    ``adapt`` (see :mod:`mmexpert.models.adapt`) aligns the features of all ``raws``
+    together to the training statistics before the head; ``"none"`` scores each sample on
+    its own.
+
+    Raises
+    ------
+    PredictionError
+        A CLIP model without class names, or classes a classifier does not know.
+    AdaptationError
+        An alignment that cannot run (no training statistics, too few samples).
+    """
     model = loaded.model.eval()
     if isinstance(model, RadarTextModel):
         names = list(classes) if classes else list(loaded.classes)
         if not names:
             raise PredictionError("a CLIP model needs class names (--classes 'a,b,c')")
         text = class_embeddings(model, names, templates)
-        rows = [
-            model.encode_radar(batch) @ text.T
-            for batch in _batches(loaded, raws, names, batch_size)
-        ]
+        features = _aligned_features(loaded, raws, adapt, batch_size)
+        scores = F.normalize(model.radar_projection(features), dim=-1) @ text.T
     else:
         names = list(loaded.classes)
         if classes and list(classes) != names:
@@ -119,11 +168,8 @@ def class_scores(
                 raise PredictionError(
                     f"this classifier knows only {names}; it cannot score {unknown}"
                 )
-        rows = [
-            model(batch)["logits"].softmax(-1)
-            for batch in _batches(loaded, raws, names, batch_size)
-        ]
-    return names, torch.cat(rows).cpu().numpy().astype(np.float32)
+        scores = model.head(_aligned_features(loaded, raws, adapt, batch_size)).softmax(-1)
+    return names, scores.cpu().numpy().astype(np.float32)
 
 
 def class_probabilities(
@@ -131,11 +177,12 @@ def class_probabilities(
     raws: Sequence[RawSample],
     classes: Sequence[str] | None = None,
     batch_size: int = 32,
+    adapt: str = "none",
 ) -> tuple[list[str], np.ndarray]:
     """Probabilities float32 [samples, classes] summing to 1 per row: a classifier's softmax,
     or a CLIP model's similarities softmaxed at its learned temperature (the same ranking as
-    :func:`class_scores`)."""
-    names, scores = class_scores(loaded, raws, classes, batch_size)
+    :func:`class_scores`, with the same ``adapt``)."""
+    names, scores = class_scores(loaded, raws, classes, batch_size, adapt=adapt)
     if isinstance(loaded.model, RadarTextModel):
         scale = float(loaded.model.logit_scale.detach().exp().cpu())
         scores = torch.from_numpy(scale * scores).softmax(-1).numpy()
@@ -166,11 +213,13 @@ def ensemble_probabilities(
     raws: Sequence[RawSample],
     classes: Sequence[str] | None = None,
     batch_size: int = 32,
+    adapt: str = "none",
 ) -> EnsembleScores:
     """Mean class probabilities of several models (one model: its own probabilities).
 
     Averaging probabilities, not logits, keeps a CLIP member and a classifier on the same
-    scale; members must choose among the same classes (in any order).
+    scale; members must choose among the same classes (in any order). With ``adapt``, each
+    member aligns its own features (see :func:`class_scores`).
 
     Raises
     ------
@@ -182,7 +231,7 @@ def ensemble_probabilities(
     names: list[str] = []
     rows: list[np.ndarray] = []
     for loaded in members:
-        member_names, probabilities = class_probabilities(loaded, raws, classes, batch_size)
+        member_names, probabilities = class_probabilities(loaded, raws, classes, batch_size, adapt)
         if not names:
             names = member_names
         elif set(member_names) != set(names):
@@ -241,45 +290,54 @@ def _report(raws: Sequence[RawSample], names: list[str], scores: np.ndarray) -> 
     return classification_report(truth, guess, names)
 
 
-def evaluate_classifier(loaded: LoadedModel, raws: Sequence[RawSample]) -> dict[str, Any]:
+def evaluate_classifier(
+    loaded: LoadedModel, raws: Sequence[RawSample], adapt: str = "none"
+) -> dict[str, Any]:
     """Classification report of a classifier on labelled raw samples."""
-    names, scores = class_scores(loaded, raws)
+    names, scores = class_scores(loaded, raws, adapt=adapt)
     return _report(raws, names, scores)
 
 
 def evaluate_zero_shot(
-    loaded: LoadedModel, raws: Sequence[RawSample], class_names: Sequence[str]
+    loaded: LoadedModel,
+    raws: Sequence[RawSample],
+    class_names: Sequence[str],
+    adapt: str = "none",
 ) -> dict[str, Any]:
     """Zero-shot classification report of a CLIP model over ``class_names`` (samples of other
     activities are left out)."""
-    names, scores = class_scores(loaded, raws, class_names)
+    names, scores = class_scores(loaded, raws, class_names, adapt=adapt)
     return _report(raws, names, scores)
 
 
 def evaluate_model(
-    loaded: LoadedModel, raws: Sequence[RawSample], class_names: Sequence[str] | None = None
+    loaded: LoadedModel,
+    raws: Sequence[RawSample],
+    class_names: Sequence[str] | None = None,
+    adapt: str = "none",
 ) -> dict[str, Any]:
     """Classification report of either family: a classifier over its own activities, a CLIP
     model zero-shot over ``class_names`` (default: the classes it was trained on; a
     classifier ignores them)."""
     if isinstance(loaded.model, RadarTextModel):
-        return evaluate_zero_shot(loaded, raws, class_names or loaded.classes)
-    return evaluate_classifier(loaded, raws)
+        return evaluate_zero_shot(loaded, raws, class_names or loaded.classes, adapt)
+    return evaluate_classifier(loaded, raws, adapt)
 
 
 def evaluate_ensemble(
     members: Sequence[LoadedModel],
     raws: Sequence[RawSample],
     class_names: Sequence[str] | None = None,
+    adapt: str = "none",
 ) -> dict[str, Any]:
     """Classification report of the members' mean class probabilities (one member: that of
     :func:`evaluate_model`). CLIP members score ``class_names`` (default: the first member's
     training classes); classifiers ignore them, as in :func:`evaluate_model`."""
     if len(members) == 1:
-        return evaluate_model(members[0], raws, class_names)
+        return evaluate_model(members[0], raws, class_names, adapt)
     clip = any(isinstance(loaded.model, RadarTextModel) for loaded in members)
     names = (class_names or members[0].classes) if clip else None  # classifiers: their own
-    scores = ensemble_probabilities(members, raws, names)
+    scores = ensemble_probabilities(members, raws, names, adapt=adapt)
     return _report(raws, scores.names, scores.mean)
 
 
@@ -291,7 +349,7 @@ def evaluate_retrieval(loaded: LoadedModel, raws: Sequence[RawSample]) -> dict[s
     if not isinstance(model, RadarTextModel):
         raise PredictionError("retrieval needs a CLIP model")
     captions = [str((raw.get("captions") or [raw.get("activity")])[0]) for raw in raws]
-    radar = torch.cat([model.encode_radar(batch) for batch in _batches(loaded, raws, [], 32)])
+    radar = F.normalize(model.radar_projection(radar_features(model, loaded.inputs, raws)), dim=-1)
     text = model.encode_text(captions)
     codes = {caption: index for index, caption in enumerate(dict.fromkeys(captions))}
     ids = np.array([codes[caption] for caption in captions])

@@ -27,6 +27,7 @@ import torch.utils.data
 
 from mmexpert.data.store import DatasetStore
 from mmexpert.eval.leakage import check_split
+from mmexpert.models.adapt import FeatureStats
 from mmexpert.models.augment import (
     DEFAULT_CLIP_POINT_SIM2REAL,
     DEFAULT_POINT_SIM2REAL,
@@ -44,6 +45,7 @@ from mmexpert.models.inputs import (
 )
 from mmexpert.models.io import InputSettings, atomic_torch_save, save_model
 from mmexpert.models.models import ClassifierConfig, ClipConfig, ModelConfig, build_model
+from mmexpert.models.predict import radar_features
 from mmexpert.models.registry import model_config, with_views
 from mmexpert.models.text import TextConfig
 
@@ -356,8 +358,10 @@ def _train(
     epochs_done = history[-1]["epoch"] if history else start_epoch
     model_dir = None
     if epochs_done >= config.epochs:
-        model.eval()
-        model_dir = save_model(model, classes, inputs, out / MODEL_FOLDER)
+        # statistics of the unaugmented centre windows: the source of test-time alignment
+        features = radar_features(model, inputs, raws, config.batch_size)
+        stats = FeatureStats.of(features.cpu().numpy()) if len(raws) >= 2 else None
+        model_dir = save_model(model, classes, inputs, out / MODEL_FOLDER, stats)
     return TrainResult(
         model_dir=model_dir,
         epochs_done=int(epochs_done),

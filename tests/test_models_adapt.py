@@ -1,0 +1,170 @@
+"""Label-free test-time feature alignment: the closed-form moments it promises, the shift it
+removes, the training statistics saved with a model, and its errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mmexpert.models import adapt
+from mmexpert.models.adapt import (
+    MIN_SAMPLES,
+    STATS_FILE,
+    AdaptationError,
+    FeatureStats,
+    align_features,
+)
+
+WIDTH = 6
+
+
+def _source(rng: np.random.Generator, count: int = 400) -> np.ndarray:
+    mixing = rng.normal(size=(WIDTH, WIDTH))
+    return rng.normal(size=(count, WIDTH)) @ mixing + rng.normal(size=WIDTH)
+
+
+def test_mean_and_standardize_give_the_training_moments():
+    rng = np.random.default_rng(0)
+    stats = FeatureStats.of(_source(rng))
+    target = 3.0 * _source(rng, 150) - 5.0
+    shifted = align_features(target, stats, "mean")
+    np.testing.assert_allclose(shifted.mean(0), stats.mean, atol=1e-5)
+    np.testing.assert_allclose(shifted - shifted.mean(0), target - target.mean(0), atol=1e-4)
+    standard = align_features(target, stats, "standardize")
+    np.testing.assert_allclose(standard.mean(0), stats.mean, atol=1e-5)
+    np.testing.assert_allclose(standard.std(0), np.sqrt(np.diag(stats.covariance)), rtol=1e-4)
+    np.testing.assert_array_equal(align_features(target, stats, "none"), target.astype(np.float32))
+
+
+def test_coral_gives_the_training_covariance_without_shrinkage(monkeypatch):
+    monkeypatch.setattr(adapt, "SHRINKAGE", 0.0)
+    rng = np.random.default_rng(1)
+    stats = FeatureStats.of(_source(rng))
+    target = _source(rng, 300) @ rng.normal(size=(WIDTH, WIDTH)) + 2.0
+    aligned = align_features(target, stats, "coral").astype(np.float64)
+    np.testing.assert_allclose(aligned.mean(0), stats.mean, atol=1e-4)
+    np.testing.assert_allclose(np.cov(aligned, rowvar=False), stats.covariance, atol=1e-3)
+
+
+def test_alignment_undoes_a_shift_that_fools_a_fixed_linear_head():
+    """Two classes, a head fit on the source; the target is the same classes moved by a
+    shared offset across the boundary. Alignment must bring the accuracy back."""
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 2, 400)
+    centres = np.array([[-1.0] + [0.0] * (WIDTH - 1), [1.0] + [0.0] * (WIDTH - 1)])
+    source = centres[labels] + 0.4 * rng.normal(size=(400, WIDTH))
+    stats = FeatureStats.of(source)
+    target_labels = rng.integers(0, 2, 200)
+    target = centres[target_labels] + 0.4 * rng.normal(size=(200, WIDTH)) + [1.5, 0.5, 0, 0, 0, 0]
+
+    def accuracy(features: np.ndarray) -> float:
+        return float(np.mean((features[:, 0] > stats.mean[0]) == target_labels))
+
+    assert accuracy(target) < 0.65
+    for method in ("mean", "standardize", "coral"):
+        assert accuracy(align_features(target, stats, method)) > 0.95, method
+
+
+def test_alignment_errors_are_named(tmp_path):
+    rng = np.random.default_rng(3)
+    stats = FeatureStats.of(_source(rng))
+    with pytest.raises(AdaptationError, match="unknown alignment 'bogus'"):
+        align_features(_source(rng, 50), stats, "bogus")
+    with pytest.raises(AdaptationError, match=f"at least {MIN_SAMPLES} samples"):
+        align_features(_source(rng, MIN_SAMPLES - 1), stats, "mean")
+    with pytest.raises(AdaptationError, match="do not match training statistics of width 6"):
+        align_features(np.zeros((50, WIDTH + 1)), stats, "mean")
+    with pytest.raises(AdaptationError, match="at least 2 feature rows"):
+        FeatureStats.of(np.zeros((1, WIDTH)))
+    assert FeatureStats.load(tmp_path) is None
+    stats.save(tmp_path)
+    again = FeatureStats.load(tmp_path)
+    np.testing.assert_array_equal(again.mean, stats.mean)
+    np.testing.assert_array_equal(again.covariance, stats.covariance)
+    (tmp_path / STATS_FILE).write_text('{"count": 3, "mean": [1, 2]')
+    with pytest.raises(AdaptationError, match="not valid feature statistics"):
+        FeatureStats.load(tmp_path)
+    (tmp_path / STATS_FILE).write_text(json.dumps({"count": 3, "mean": [1, 2], "covariance": [[1]]}))
+    with pytest.raises(AdaptationError, match="disagree"):
+        FeatureStats.load(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A one-epoch point classifier on a small synthetic store, and the store."""
+    from mmexpert.models.synthetic import build_synthetic_store
+    from mmexpert.models.train import TrainConfig, train
+
+    root = tmp_path_factory.mktemp("adapt")
+    store = build_synthetic_store(
+        root / "store", ["jumping jacks", "squats"], 12, num_frames=12, radar="iwr1443-radhar"
+    )
+    config = TrainConfig(model="classifier-points-tiny", epochs=1, batch_size=8, window_frames=12)
+    result = train(config, store, root / "train", progress=False)
+    assert result.model_dir is not None
+    return result.model_dir, store
+
+
+def test_training_saves_the_statistics_of_its_unaugmented_windows(trained):
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import radar_features
+
+    model_dir, store = trained
+    loaded = load_model(model_dir)
+    assert loaded.feature_stats is not None and (model_dir / STATS_FILE).is_file()
+    with DatasetStore.open(store) as opened:
+        raws = load_raw_samples(opened, None, ["points"])
+    features = radar_features(loaded.model, loaded.inputs, raws).numpy().astype(np.float64)
+    assert loaded.feature_stats.count == len(raws) == 24
+    np.testing.assert_allclose(loaded.feature_stats.mean, features.mean(0), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.feature_stats.covariance, np.cov(features, rowvar=False), atol=1e-5
+    )
+
+
+def test_aligned_scores_are_the_head_on_the_moved_features(trained):
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import class_scores, radar_features
+
+    model_dir, store = trained
+    loaded = load_model(model_dir)
+    with DatasetStore.open(store) as opened:
+        raws = load_raw_samples(opened, None, ["points"])
+    features = radar_features(loaded.model, loaded.inputs, raws)
+    moved = features - features.mean(0) + torch.tensor(loaded.feature_stats.mean).float()
+    with torch.no_grad():
+        expected = loaded.model.head(moved).softmax(-1).numpy()
+    names, scores = class_scores(loaded, raws, adapt="mean")
+    assert names == loaded.classes
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+    _, plain = class_scores(loaded, raws)
+    with torch.no_grad():
+        unaligned = loaded.model.head(features).softmax(-1).numpy()
+    np.testing.assert_allclose(plain, unaligned, atol=1e-6)
+
+
+def test_a_model_without_statistics_says_how_to_get_them(trained, tmp_path):
+    import shutil
+
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model, save_model
+    from mmexpert.models.predict import class_scores
+
+    model_dir, store = trained
+    old = tmp_path / "old"
+    shutil.copytree(model_dir, old)
+    loaded = load_model(old)
+    save_model(loaded.model, loaded.classes, loaded.inputs, old)  # no statistics: stale removed
+    assert not (old / STATS_FILE).exists()
+    with DatasetStore.open(store) as opened:
+        raws = load_raw_samples(opened, None, ["points"])
+    with pytest.raises(AdaptationError, match="run the same `mmexpert train` command again"):
+        class_scores(load_model(old), raws, adapt="mean")
