@@ -87,7 +87,9 @@ def test_alignment_errors_are_named(tmp_path):
     (tmp_path / STATS_FILE).write_text('{"count": 3, "mean": [1, 2]')
     with pytest.raises(AdaptationError, match="not valid feature statistics"):
         FeatureStats.load(tmp_path)
-    (tmp_path / STATS_FILE).write_text(json.dumps({"count": 3, "mean": [1, 2], "covariance": [[1]]}))
+    (tmp_path / STATS_FILE).write_text(
+        json.dumps({"count": 3, "mean": [1, 2], "covariance": [[1]]})
+    )
     with pytest.raises(AdaptationError, match="disagree"):
         FeatureStats.load(tmp_path)
 
