@@ -93,8 +93,13 @@ def test_cli_stress_scores_the_held_out_split(store, tmp_path):
     assert set(report["accuracy"]) == set(STRESS_CONDITIONS)
     assert all(0.0 <= value <= 1.0 for value in report["accuracy"].values())
     assert report["count"] == 2 and report["repeats"] == 2
+    assert report["adapt"] == "none"
     table = runner.invoke(app, ["stress", "--model", str(model), "--data", str(store)])
     assert table.exit_code == 0 and "all three" in table.output and "mean" in table.output
+    aligned = runner.invoke(
+        app, ["stress", "--model", str(model), "--data", str(store), "--adapt", "mean"]
+    )  # 2 held-out clips cannot give statistics to align to
+    assert aligned.exit_code == 2 and "at least 20 samples" in " ".join(aligned.output.split())
 
 
 def test_stress_of_an_ensemble(store, tmp_path):

@@ -268,7 +268,7 @@ def stress_command(
     except (ModelFileError, PredictionError, StoreError, ValueError) as error:
         raise fail(str(error)) from None
     if as_json:
-        typer.echo(json.dumps(report.to_json()))
+        typer.echo(json.dumps({**report.to_json(), "adapt": adapt}))
         return
     title = f"stress test, {report.count} clips, {report.repeats} draws per condition"
     if len(members) > 1:
