@@ -132,6 +132,26 @@ def test_an_ensemble_run_trains_one_model_per_seed_and_scores_each(tmp_path, rea
     assert len(json.loads((out / "results.json").read_text())["real"]["members"]) == 3
 
 
+def test_an_aligned_run_scores_real_windows_both_ways(tmp_path, real_dir):
+    from mmexpert.eval.real import evaluate_real
+
+    out = tmp_path / "run"
+    result = run_cli(*recipe(out, real_dir), "--adapt", "mean", "--hop-s", 0.05)
+    assert result.exit_code == 0, result.output
+    said = text_of(result)
+    # 2 held-out clips are too few to align to; the 48 real windows are enough
+    assert "evaluate synthetic" in said and "at least 20 samples" in said
+    results = json.loads((out / "results.json").read_text())
+    assert results["synthetic"] is None and sum(map(sum, results["real"]["confusion"])) == 48
+    assert results["real"]["adapt"] == "mean" and results["real_unaligned"]["adapt"] == "none"
+    folder = out / "train" / "model"
+    for adapt, key in (("mean", "real"), ("none", "real_unaligned")):
+        alone = evaluate_real(folder, "radhar", real_dir, CLASS_MAP, hop_s=0.05, adapt=adapt)
+        assert results[key]["confusion"] == alone.confusion
+    report = (out / "report.md").read_text()
+    assert "features aligned (mean)" in report and "Without alignment: accuracy" in report
+
+
 def test_raw_captures_are_read_with_the_runs_radar_so_map_models_can_be_scored(
     tmp_path, capture_dir
 ):
@@ -189,6 +209,7 @@ def test_classes_a_classifier_cannot_learn_are_refused_before_simulating(tmp_pat
         ({"--llm": "scripted"}, "cannot be used from the command line"),
         ({"--llm": "no-such-llm"}, "unknown LLM backend 'no-such-llm'"),
         ({"--ensemble": "0"}, "--ensemble"),
+        ({"--adapt": "bogus"}, "is not one of none, mean"),
     ],
 )
 def test_run_argument_errors_exit_2(tmp_path, real_dir, change, message):

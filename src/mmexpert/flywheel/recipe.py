@@ -71,6 +71,7 @@ class RunOptions:
     distance_span_m: tuple[float, float] | None = None  # None: the planner's default (1-5 m)
     seed: int = 0  # seeds plan, split and training
     ensemble: int = 1  # models trained with seeds seed, seed+1, ...; scored on their mean
+    adapt: str = "none"  # test-time feature alignment of every evaluation (models.adapt)
     window_s: float = 2.0  # model window [s] (RadHAR's 2 s); real windows have this length
     hop_s: float = 1 / 3  # real-data window hop [s] (RadHAR's 10 frames at 30 frames/s)
     num_frames: int | None = None  # frames per synthetic clip (None: the whole motion)
@@ -99,6 +100,7 @@ class RunState:
     synthetic: dict[str, Any] | None = None  # held-out synthetic evaluation
     stress: Any = None  # mmexpert.eval.stress.StressReport on the held-out clips
     real: Any = None  # mmexpert.eval.real.RealEvaluation
+    real_unaligned: Any = None  # the same without feature alignment (options.adapt only)
     images: dict[str, str] = field(default_factory=dict)  # figure -> file name in OUT
 
 
@@ -163,6 +165,10 @@ def check_options(options: RunOptions) -> str:
         raise RecipeError(f"epochs must be >= 1, got {options.epochs}")
     if options.ensemble < 1:
         raise RecipeError(f"ensemble must be >= 1 model, got {options.ensemble}")
+    from mmexpert.models.adapt import ADAPT_METHODS
+
+    if options.adapt not in ADAPT_METHODS:
+        raise RecipeError(f"adapt must be one of {', '.join(ADAPT_METHODS)}, got {options.adapt!r}")
     if not 0 < options.test_fraction < 1:
         raise RecipeError(f"test_fraction must be within (0, 1), got {options.test_fraction}")
     if not (options.window_s > 0 and options.hop_s > 0):
@@ -527,6 +533,7 @@ def _evaluate_synthetic(
     from mmexpert.data.store import DatasetStore
     from mmexpert.eval.metrics import plot_confusion_matrix
     from mmexpert.eval.stress import StressTestError, stress_test
+    from mmexpert.models.adapt import AdaptationError
     from mmexpert.models.inputs import load_raw_samples
     from mmexpert.models.predict import (
         PredictionError,
@@ -544,14 +551,15 @@ def _evaluate_synthetic(
     if not raws:
         _stage(state, log, "evaluate synthetic", started, "no held-out sample (raise --count)")
         return
-    evaluate = partial(evaluate_ensemble, members)
+    evaluate = partial(evaluate_ensemble, members, adapt=options.adapt)
     try:
         report = evaluate(raws)
         if len(members) > 1:
             state.synthetic_members = [
-                float(evaluate_model(loaded, raws)["accuracy"]) for loaded in members
+                float(evaluate_model(loaded, raws, adapt=options.adapt)["accuracy"])
+                for loaded in members
             ]
-    except PredictionError as error:
+    except (PredictionError, AdaptationError) as error:
         _stage(state, log, "evaluate synthetic", started, f"skipped: {error}")
         return
     counts: dict[str, int] = {}
@@ -580,26 +588,30 @@ def _evaluate_synthetic(
 
 def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState, log: Log) -> None:
     from mmexpert.eval.real import RealDataError, evaluate_real
+    from mmexpert.models.adapt import AdaptationError
 
     if options.real is None:
         return
     started = time.perf_counter()
     reader, folder = options.real
+    score = partial(
+        evaluate_real,
+        model_dirs,
+        reader,
+        folder,
+        options.classes,
+        window_s=options.window_s,
+        hop_s=options.hop_s,
+        device=options.device,
+        frame_rate_hz=state.radar.frame_rate_hz,
+        radar=state.radar if is_raw_reader(reader) else None,
+        layout=options.layout,
+    )
     try:
-        evaluation = evaluate_real(
-            model_dirs,
-            reader,
-            folder,
-            options.classes,
-            window_s=options.window_s,
-            hop_s=options.hop_s,
-            device=options.device,
-            plot_path=options.out / "confusion_real.png",
-            frame_rate_hz=state.radar.frame_rate_hz,
-            radar=state.radar if is_raw_reader(reader) else None,
-            layout=options.layout,
-        )
-    except RealDataError as error:
+        evaluation = score(plot_path=options.out / "confusion_real.png", adapt=options.adapt)
+        if options.adapt != "none":  # the same windows as they come, for comparison
+            state.real_unaligned = score()
+    except (RealDataError, AdaptationError) as error:
         raise RecipeError(str(error)) from None
     state.real = evaluation
     state.images["real"] = "confusion_real.png"
@@ -607,6 +619,10 @@ def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState,
     if evaluation.members:
         alone = ", ".join(f"{member['accuracy']:.3f}" for member in evaluation.members)
         note += f" (ensemble of {len(evaluation.members)}; alone {alone})"
+    if state.real_unaligned is not None:
+        note += (
+            f"; features aligned ({options.adapt}), without: {state.real_unaligned.accuracy:.3f}"
+        )
     _stage(state, log, "evaluate real", started, note)
 
 
@@ -656,6 +672,11 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             f"; ensemble of {options.ensemble} (training seeds {options.seed}-"
             f"{options.seed + options.ensemble - 1}, scored on their mean class probabilities)"
             if options.ensemble > 1
+            else ""
+        )
+        + (
+            f"; features aligned ({options.adapt}) over each evaluation set before the head"
+            if options.adapt != "none"
             else ""
         ),
         "",
@@ -761,6 +782,14 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             f"accuracy {real.accuracy:.3f}, macro-F1 {real.macro_f1:.3f} ({real.model_kind})",
             "",
         ]
+        if state.real_unaligned is not None:
+            plain = state.real_unaligned
+            lines += [
+                f"Features aligned ({real.adapt}) over all the windows, without labels. "
+                f"Without alignment: accuracy {plain.accuracy:.3f}, macro-F1 "
+                f"{plain.macro_f1:.3f}.",
+                "",
+            ]
         lines += _markdown_table(
             ["class", "windows", "accuracy"],
             _per_class_rows(real.per_class, real.windows_per_class),
@@ -794,6 +823,9 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
         "synthetic_members": state.synthetic_members,
         "stress": state.stress.to_json() if state.stress is not None else None,
         "real": state.real.to_json() if state.real is not None else None,
+        "real_unaligned": (
+            state.real_unaligned.to_json() if state.real_unaligned is not None else None
+        ),
     }
     (options.out / "results.json").write_text(json.dumps(json_safe(results), indent=1) + "\n")
     return path
