@@ -220,6 +220,8 @@ def test_runs_refuse_a_missing_token(server, page):
     page.evaluate("localStorage.removeItem('mmexpertToken')")
     page.reload()
     page.wait_for_selector("#run-form")
+    methods = page.eval_on_selector_all("#adapt option", "options => options.map(o => o.value)")
+    assert methods == ["none", "mean", "standardize", "coral"]  # from /api/info
     page.fill("#scenario", "people doing squats")
     page.click("#start-run")
     page.wait_for_selector("#run-message.error")

@@ -91,6 +91,7 @@ def _finished(job: dict) -> bool:
         ({"count": "many"}, "count must be an integer, got 'many'"),
         ({"epochs": 0}, "epochs must be in [1, 500], got 0"),
         ({"ensemble": 9}, "ensemble must be in [1, 5], got 9"),
+        ({"adapt": "tent"}, "adapt must be one of"),
         ({"radar": "no-such-radar"}, "radar must be one of"),
         ({"model": "no-such-model"}, "model must be one of"),
         ({"llm": "scripted"}, "cannot be built from its name alone"),
@@ -290,3 +291,6 @@ def test_the_ensemble_size_reaches_the_recipe(tmp_path):
     checked = check_run({**TINY, "ensemble": "3"})
     assert checked["ensemble"] == 3
     assert _options(checked, tmp_path / "run", None).ensemble == 3
+    assert check_run(TINY)["adapt"] == "none"
+    aligned = check_run({**TINY, "adapt": "standardize"})
+    assert _options(aligned, tmp_path / "run", None).adapt == "standardize"

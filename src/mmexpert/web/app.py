@@ -177,6 +177,7 @@ def create_app(
     @app.get("/api/info")
     def info() -> dict[str, Any]:
         from mmexpert.llm import list_backends
+        from mmexpert.models.adapt import ADAPT_METHODS
         from mmexpert.models.registry import list_models
         from mmexpert.plan import ENCODERS
         from mmexpert.radar.presets import list_presets
@@ -189,6 +190,7 @@ def create_app(
             "encoders": sorted(ENCODERS),
             "radar_presets": list_presets(),
             "models": list_models(),
+            "adapt_methods": list(ADAPT_METHODS),
             "upload_formats": sorted(UPLOAD_FORMATS),
             "max_upload_bytes": max_upload_bytes,
             "token_header": TOKEN_HEADER,

@@ -112,9 +112,11 @@ def check_run(params: dict[str, Any]) -> dict[str, Any]:
     classes : ``"folder=activity,..."`` or a dict (needs ``real``)
     name : a run folder name under ``runs/recipes/`` (a second start resumes it)
     ensemble : models trained with seeds seed, seed+1, ..., int in [1, 5], default 1
+    adapt : test-time feature alignment (``mmexpert.models.adapt.ADAPT_METHODS``), default none
     llm, encoder, paraphrases, seed, num_frames, window_s, test_fraction, executor, workers
     """
     from mmexpert.llm import list_backends
+    from mmexpert.models.adapt import ADAPT_METHODS
     from mmexpert.models.registry import list_models
     from mmexpert.plan import ENCODERS
     from mmexpert.radar.presets import list_presets
@@ -148,6 +150,7 @@ def check_run(params: dict[str, Any]) -> dict[str, Any]:
         "paraphrases": _integer(params, "paraphrases", 2, 0, 10),
         "seed": _integer(params, "seed", 0, 0, 2**31 - 1),
         "ensemble": _integer(params, "ensemble", 1, 1, MAX_ENSEMBLE),
+        "adapt": _choice(params, "adapt", "none", list(ADAPT_METHODS)),
         "num_frames": _integer(params, "num_frames", None, 1, MAX_FRAMES),
         "window_s": _number(params, "window_s", 2.0, 0.05, 60.0),
         "test_fraction": _number(params, "test_fraction", 0.2, 0.01, 0.99),
@@ -203,6 +206,7 @@ def _options(params: dict[str, Any], out: Path, real: tuple[str, Path] | None) -
         paraphrases=params["paraphrases"],
         seed=params["seed"],
         ensemble=params["ensemble"],
+        adapt=params["adapt"],
         window_s=params["window_s"],
         num_frames=params["num_frames"],
         test_fraction=params["test_fraction"],

@@ -466,6 +466,7 @@ async function pageRuns(params) {
       h("div", { "data-kinds": "flywheel" }, h("label", {}, "clip length [s] (blank: whole program)"), h("input", { id: "clip_s", type: "number", min: 0.05, step: 0.05 })),
       h("div", { "data-kinds": "flywheel run" }, h("label", {}, "model time window [s]"), h("input", { id: "window_s", type: "number", min: 0.05, step: 0.05, value: 2 })),
       h("div", { "data-kinds": "run" }, h("label", {}, "models (training seeds, scored as an ensemble)"), h("input", { id: "ensemble", type: "number", min: 1, max: 5, value: 1 })),
+      h("div", { "data-kinds": "run" }, h("label", {}, "feature alignment at test time (no labels)"), h("select", { id: "adapt" }, (info.adapt_methods || ["none"]).map((m) => h("option", { value: m }, m)))),
       h("div", { "data-kinds": "run" }, h("label", {}, "model (blank: the recipe's choice)"), h("select", { id: "model" }, h("option", { value: "" }, "—"), (info.models || []).map((m) => h("option", { value: m }, m)))),
       h("div", { "data-kinds": "run" }, h("label", {}, "run name (same name: resume that folder)"), h("input", { id: "run-name", placeholder: "fitness-a" }))),
     h("div", { className: "row", "data-kinds": "run" },
@@ -493,7 +494,7 @@ async function pageRuns(params) {
       if (kind === "flywheel") Object.assign(params, { rounds: value("rounds"), epochs: value("epochs"), clip_s: value("clip_s") || null, window_s: value("window_s") });
       else params.num_frames = value("num_frames") || null;
       if (kind === "run") Object.assign(params, { epochs: value("epochs"), window_s: value("window_s"), model: value("model") || null,
-        ensemble: value("ensemble"), name: value("run-name") || null, real: value("real") || null, classes: value("classes") || null });
+        ensemble: value("ensemble"), adapt: value("adapt"), name: value("run-name") || null, real: value("real") || null, classes: value("classes") || null });
       const job = await api("/api/jobs", { method: "POST", json: { kind, params } });
       message.textContent = `started ${job.id}`;
       message.className = "ok";
