@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,8 @@ def plot_confusion_matrix(
     axes.set_yticks(range(len(names)), names)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
-    axes.set_title(f"{title} (accuracy {report['accuracy']:.2f})")
+    # wrapped: a long title (an aligned ensemble's) would run past the figure's edges
+    axes.set_title(textwrap.fill(f"{title} (accuracy {report['accuracy']:.2f})", 44))
     for row in range(len(names)):
         for column in range(len(names)):
             if matrix[row, column]:
