@@ -74,16 +74,12 @@ def member_views(members: Sequence[LoadedModel]) -> list[str]:
 
 
 def _batches(
-    inputs: InputSettings,
-    device: torch.device,
-    raws: Sequence[RawSample],
-    classes: Sequence[str],
-    batch_size: int,
+    inputs: InputSettings, device: torch.device, raws: Sequence[RawSample], batch_size: int
 ) -> Any:
     dataset = RadarModelDataset(
         raws,
         inputs.views,
-        classes,
+        [],  # no labels: inference
         window_frames=inputs.window_frames,
         dynamic_range_db=inputs.dynamic_range_db,
         max_points=inputs.max_points,
@@ -107,7 +103,7 @@ def radar_features(
     linear layer, a CLIP model's projection): what :mod:`mmexpert.models.adapt` aligns."""
     model.eval()
     device = next(model.parameters()).device
-    rows = [model.radar(batch) for batch in _batches(inputs, device, raws, [], batch_size)]
+    rows = [model.radar(batch) for batch in _batches(inputs, device, raws, batch_size)]
     if not rows:
         return torch.zeros(0, model.radar.width, device=device)
     return torch.cat(rows)
