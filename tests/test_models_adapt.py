@@ -170,3 +170,65 @@ def test_a_model_without_statistics_says_how_to_get_them(trained, tmp_path):
         raws = load_raw_samples(opened, None, ["points"])
     with pytest.raises(AdaptationError, match="run the same `mmexpert train` command again"):
         class_scores(load_model(old), raws, adapt="mean")
+
+
+# ---------------------------------------------------------------- feature shift
+
+
+def test_a_condition_that_made_the_real_windows_explains_their_whole_shift(trained):
+    """'Real' windows made from the held-out clips by one condition, with the generators the
+    measurement uses: that condition's shift is the real shift (cosine 1, share 1)."""
+    from functools import partial
+
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS, feature_shift
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import radar_features
+
+    model_dir, store = trained
+    loaded = load_model(model_dir)
+    with DatasetStore.open(store) as opened:
+        clips = load_raw_samples(opened, None, ["points"])
+    name = "elevation 0.3 rad + 60 % dropped"
+    condition = SHIFT_CONDITIONS[name]
+    real = [condition(raw, np.random.default_rng((0, i))) for i, raw in enumerate(clips)]
+    features = partial(radar_features, loaded.model, loaded.inputs)
+    report = feature_shift(lambda raws: features(raws).numpy(), clips, real)
+    row = next(row for row in report.rows if row.name == name)
+    assert row.cosine == pytest.approx(1.0, abs=1e-6) and row.share == pytest.approx(1.0, abs=1e-5)
+    assert row.size == pytest.approx(report.real_shift, rel=1e-5) and report.real_shift > 0.1
+    assert report.rows[0].name == name  # best aligned first
+    assert report.real_windows == report.synthetic_clips == 24
+    unchanged = feature_shift(lambda raws: features(raws).numpy(), clips, clips)
+    assert unchanged.real_shift == pytest.approx(0.0, abs=1e-6)
+
+
+def test_feature_shift_errors_and_command(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from mmexpert.cli import app
+    from mmexpert.eval.feature_shift import FeatureShiftError, feature_shift
+    from test_eval_real import person_frames, write_radhar
+
+    with pytest.raises(FeatureShiftError, match="at least 2 synthetic clips"):
+        feature_shift(lambda raws: np.zeros((len(raws), 4)), [{}], [{}])
+    with pytest.raises(FeatureShiftError, match="no real window"):
+        feature_shift(lambda raws: np.zeros((len(raws), 4)), [{}, {}], [])
+    model_dir, store = trained
+    write_radhar(tmp_path / "real" / "rec.txt", person_frames(95, seed=7))  # 3.17 s, unlabelled
+    runner = CliRunner()
+    common = ["feature-shift", "--model", str(model_dir), "--data", str(store)]
+    split = runner.invoke(app, ["dataset", "split", str(store), "--test-fraction", "0.5"])
+    assert split.exit_code == 0, split.output
+    result = runner.invoke(app, [*common, "--real", f"radhar:{tmp_path / 'real'}", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["real_windows"] == 4 and data["synthetic_clips"] == 12 and data["real_shift"] > 0
+    folder = model_dir.parent / "feature-shift"
+    assert json.loads((folder / "feature_shift.json").read_text()) == data
+    assert (folder / "feature_shift.png").stat().st_size > 1000
+    missing = runner.invoke(app, [*common, "--real", "radhar:/nonexistent/real"])
+    assert missing.exit_code == 2 and "does not exist" in " ".join(missing.output.split())
+    bad = runner.invoke(app, [*common, "--real", "radhar"])
+    assert bad.exit_code == 2 and "READER:DIR" in bad.output

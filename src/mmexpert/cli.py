@@ -17,7 +17,7 @@ from mmexpert.cli_flywheel import flywheel_command
 from mmexpert.cli_llm_models import ask_command, caption_command, train_llm
 from mmexpert.cli_models import predict_command, stress_command, train_app
 from mmexpert.cli_plan import plan_command
-from mmexpert.cli_realism import calibrate_command, realism_command
+from mmexpert.cli_realism import calibrate_command, feature_shift_command, realism_command
 from mmexpert.cli_run import eval_real_command, run_command
 from mmexpert.cli_web import serve_command
 from mmexpert.radar.config import RadarConfigError
@@ -53,6 +53,7 @@ app.command("predict")(predict_command)
 app.command("stress")(stress_command)
 app.command("eval-real")(eval_real_command)
 app.command("realism")(realism_command)
+app.command("feature-shift")(feature_shift_command)
 app.command("calibrate")(calibrate_command)
 app.command("run")(run_command)
 app.command("flywheel")(flywheel_command)

@@ -1,10 +1,12 @@
 """``mmexpert realism``: synthetic against real point-cloud statistics, side by side, and
 ``mmexpert calibrate``: the link budget that brings them closest.
 
-The lead's ``cli.py`` registers them::
+``mmexpert feature-shift``: where a model puts the real windows, and which simulator gap
+moves synthetic clips there. The lead's ``cli.py`` registers them::
 
-    from mmexpert.cli_realism import calibrate_command, realism_command
+    from mmexpert.cli_realism import calibrate_command, feature_shift_command, realism_command
     app.command("realism")(realism_command)
+    app.command("feature-shift")(feature_shift_command)
     app.command("calibrate")(calibrate_command)
 
 Real recordings are pooled without labels (see :mod:`mmexpert.eval.realism`).
@@ -107,6 +109,82 @@ def realism_command(
         console.print(f"real data skipped: {skipped}")
     if plot is not None:
         console.print(f"plot: {plot}")
+
+
+def feature_shift_command(
+    model: Annotated[Path, typer.Option("--model", help="Saved model folder (train out/model).")],
+    data: Annotated[Path, typer.Option("--data", help="The model's training dataset store.")],
+    real: Annotated[
+        str,
+        typer.Option("--real", help="READER:DIR of real recordings (radhar, ti_csv); pooled."),
+    ],
+    split: Annotated[
+        str, typer.Option("--split", help="Synthetic clips to compare with (held out: test).")
+    ] = "test",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for feature_shift.png and feature_shift.json."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
+) -> None:
+    """How far a model puts unlabelled real windows from its held-out synthetic clips, and
+    which simulator gap (elevation error, dropped points, speed, ...) moves them that way."""
+    import json
+    from functools import partial
+
+    from mmexpert.data.store_schema import StoreError
+    from mmexpert.eval.feature_shift import (
+        FeatureShiftError,
+        feature_shift,
+        plot_feature_shift,
+    )
+    from mmexpert.eval.real import RealDataError, real_raw_samples
+    from mmexpert.flywheel.recipe import RecipeError, check_real_source, model_folder
+    from mmexpert.models.io import ModelFileError, load_model
+    from mmexpert.models.predict import PredictionError, load_inputs, radar_features
+
+    reader, _, folder = real.partition(":")
+    try:
+        if not folder:
+            raise RecipeError(f"--real must read READER:DIR, got {real!r}")
+        check_real_source(reader, Path(folder))
+        loaded = load_model(model_folder(model), device=device)
+        synthetic = load_inputs(data, loaded.inputs.views, split)
+        windows, _ = real_raw_samples(
+            reader, folder, None, frame_rate_hz=loaded.inputs.frame_rate_hz
+        )
+        features = partial(radar_features, loaded.model, loaded.inputs)
+        report = feature_shift(lambda raws: features(raws).cpu().numpy(), synthetic, windows)
+    except (
+        RecipeError,
+        ModelFileError,
+        PredictionError,
+        StoreError,
+        RealDataError,
+        FeatureShiftError,
+    ) as error:
+        raise fail(str(error)) from None
+    target = out if out is not None else model_folder(model).resolve().parent / "feature-shift"
+    plot = plot_feature_shift(report, target / "feature_shift.png")
+    (target / "feature_shift.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    if as_json:
+        typer.echo(json.dumps(report.to_json()))
+        return
+    table = Table(
+        "condition on the held-out clips",
+        "shift",
+        "cosine",
+        "share",
+        title=(
+            f"real windows ({report.real_windows}, labels unused): {report.real_shift:.2f} "
+            f"held-out std from {report.synthetic_clips} synthetic clips"
+        ),
+    )
+    for row in report.rows:
+        table.add_row(row.name, f"{row.size:.2f}", f"{row.cosine:+.2f}", f"{row.share:+.2f}")
+    console.print(table)
+    console.print(f"wrote {plot} and {target / 'feature_shift.json'}", markup=False)
 
 
 def calibrate_command(

@@ -33,7 +33,9 @@ class StressTestError(ValueError):
     settings."""
 
 
-def _chain(*steps: Augmentation) -> Augmentation:
+def chain(*steps: Augmentation) -> Augmentation:
+    """One augmentation that applies ``steps`` in order with the same generator."""
+
     def apply(raw: RawSample, rng: np.random.Generator) -> RawSample:
         for step in steps:
             raw = step(raw, rng)
@@ -49,7 +51,7 @@ STRESS_CONDITIONS: dict[str, Augmentation | None] = {
     "elevation error 0.3 rad": ElevationNoise(1.0, 0.3, 0.3),
     "60 % of points dropped": PointDropout(1.0, 0.6),
     "slowed to 0.6x": MotionSpeed(1.0, 0.6, 0.6),
-    "all three (0.2 rad, 50 %, 0.7x)": _chain(
+    "all three (0.2 rad, 50 %, 0.7x)": chain(
         ElevationNoise(1.0, 0.2, 0.2), PointDropout(1.0, 0.5), MotionSpeed(1.0, 0.7, 0.7)
     ),
 }

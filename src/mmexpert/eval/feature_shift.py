@@ -1,0 +1,172 @@
+"""Where unlabelled real windows sit in a model's feature space, and what moves simulated
+clips there.
+
+The realism report compares point clouds; this compares what a trained model makes of
+them. Let ``f`` be the model's features before its head (``models.predict.radar_features``),
+in units of the held-out synthetic features' standard deviation per dimension. The *real
+shift* is the mean of ``f`` over the real windows minus its mean over the held-out
+synthetic clips. Each candidate gap of the simulator (:data:`SHIFT_CONDITIONS`, built
+from the augmentations) is applied to the same held-out clips, and its shift is measured
+the same way. A condition explains the real shift when it points the same way (cosine
+near 1) and goes as far (``share``, the projection of its shift on the real one divided
+by the real shift's length, near 1). No label is read: the real windows are pooled, and the
+held-out clips are used as they come. A model whose real shift is small sees the real
+windows closer to what it was trained on.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mmexpert.eval.stress import chain
+from mmexpert.models.augment import (
+    ElevationNoise,
+    MotionSpeed,
+    PointDensity,
+    PointDropout,
+    PointJitter,
+    RadarPose,
+)
+from mmexpert.models.inputs import Augmentation, RawSample
+
+
+class FeatureShiftError(ValueError):
+    """Inputs a feature shift cannot be measured on (no clips, no real windows)."""
+
+
+SHIFT_CONDITIONS: dict[str, Augmentation] = {
+    "elevation error 0.1 rad": ElevationNoise(1.0, 0.1, 0.1),
+    "elevation error 0.3 rad": ElevationNoise(1.0, 0.3, 0.3),
+    "elevation error 0.5 rad": ElevationNoise(1.0, 0.5, 0.5),
+    "60 % of points dropped": PointDropout(1.0, 0.6),
+    "90 % of points dropped": PointDropout(1.0, 0.9),
+    "slowed to 0.6x": MotionSpeed(1.0, 0.6, 0.6),
+    "sped up to 1.3x": MotionSpeed(1.0, 1.3, 1.3),
+    "up to 4 copies per mover": PointDensity(1.0, 4.0),
+    "jitter 0.1 m, 0.2 m/s": PointJitter(1.0, 0.1, 0.2),
+    "radar pose (20 deg, 0.3 m)": RadarPose(1.0),
+    "elevation 0.3 rad + 60 % dropped": chain(
+        ElevationNoise(1.0, 0.3, 0.3), PointDropout(1.0, 0.6)
+    ),
+}
+"""Candidate simulator gaps, by name: augmentations fired with probability 1."""
+
+
+@dataclass(frozen=True)
+class ShiftRow:
+    """One condition's shift of the held-out features, against the real shift."""
+
+    name: str
+    size: float  # length of its shift [held-out standard deviations]
+    cosine: float  # cosine between its shift and the real shift
+    share: float  # projection on the real shift / the real shift's length
+
+
+@dataclass(frozen=True)
+class FeatureShiftReport:
+    """The real shift and each condition's, best-aligned condition first."""
+
+    real_shift: float  # length of the real shift [held-out standard deviations]
+    real_windows: int
+    synthetic_clips: int
+    rows: list[ShiftRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict: ``real_shift``, counts, ``rows`` (name, size, cosine, share)."""
+        return asdict(self)
+
+
+def feature_shift(
+    features_of: Callable[[Sequence[RawSample]], np.ndarray],
+    synthetic: Sequence[RawSample],
+    real: Sequence[RawSample],
+    conditions: Mapping[str, Augmentation] = SHIFT_CONDITIONS,
+    seed: int = 0,
+) -> FeatureShiftReport:
+    """Measure the real shift and each condition's (see the module docstring).
+
+    Parameters
+    ----------
+    features_of
+        Raw samples -> float features [samples, width] (e.g. a partial of
+        :func:`mmexpert.models.predict.radar_features`).
+    synthetic
+        Held-out synthetic clips with point clouds.
+    real
+        Real windows (their labels, if any, are not read).
+    conditions
+        Name -> augmentation applied to every synthetic clip.
+    seed
+        Seeds each clip's generator, ``(seed, clip index)``.
+
+    Returns
+    -------
+    FeatureShiftReport
+
+    Raises
+    ------
+    FeatureShiftError
+        Fewer than 2 synthetic clips, or no real window.
+    """
+    if len(synthetic) < 2:
+        raise FeatureShiftError(f"need at least 2 synthetic clips, got {len(synthetic)}")
+    if not real:
+        raise FeatureShiftError("no real window to measure")
+    reference = np.asarray(features_of(synthetic), dtype=np.float64)
+    scale = np.maximum(reference.std(0), 1e-6)
+    centre = reference.mean(0)
+
+    def shift(raws: Sequence[RawSample]) -> np.ndarray:
+        return (np.asarray(features_of(raws), dtype=np.float64).mean(0) - centre) / scale
+
+    real_shift = shift(real)
+    length = float(np.linalg.norm(real_shift))
+    rows = []
+    for name, condition in conditions.items():
+        changed = [
+            condition(raw, np.random.default_rng((seed, index)))
+            for index, raw in enumerate(synthetic)
+        ]
+        moved = shift(changed)
+        size = float(np.linalg.norm(moved))
+        dot = float(moved @ real_shift)
+        cosine = dot / (size * length) if size > 0 and length > 0 else 0.0
+        share = dot / length**2 if length > 0 else 0.0
+        rows.append(ShiftRow(name, size, cosine, share))
+    rows.sort(key=lambda row: -row.cosine)
+    return FeatureShiftReport(length, len(real), len(synthetic), rows)
+
+
+def plot_feature_shift(report: FeatureShiftReport, path: str | os.PathLike[str]) -> Path:
+    """Bars of each condition's cosine and share against the real shift; returns the PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [row.name for row in report.rows][::-1]
+    positions = np.arange(len(names))
+    figure, axes = plt.subplots(figsize=(7.5, 0.4 * len(names) + 1.6))
+    axes.barh(positions + 0.2, [row.cosine for row in report.rows][::-1], 0.4, label="cosine")
+    axes.barh(positions - 0.2, [row.share for row in report.rows][::-1], 0.4, label="share")
+    axes.axvline(0.0, color="black", linewidth=0.8)
+    axes.axvline(1.0, color="grey", linewidth=0.8, linestyle="--")
+    axes.set_yticks(positions, names)
+    axes.set_xlabel("against the real shift (1 = explains it)")
+    axes.set_title(
+        f"real windows: {report.real_shift:.2f} held-out std from the synthetic clips",
+        fontsize=10,
+    )
+    axes.legend(loc="lower right")
+    figure.tight_layout()
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=110)
+    plt.close(figure)
+    return target
