@@ -167,6 +167,18 @@ def test_build_augmentations_from_names_and_dicts():
         build_augmentations([{"name": "noise", "probability": 1.5}])
 
 
+def test_augmentations_with_parameters_parse_from_their_command_line_form():
+    from mmexpert.models.augment import PointDropout, parse_augmentation
+
+    assert parse_augmentation("noise") == "noise"
+    spec = parse_augmentation("point_dropout:probability=0.7:rate=0.6")
+    assert spec == {"name": "point_dropout", "probability": 0.7, "rate": 0.6}
+    assert build_augmentations([spec]) == [PointDropout(probability=0.7, rate=0.6)]
+    for bad in ("point_dropout:rate", "point_dropout:rate=most", "point_dropout:=0.5"):
+        with pytest.raises(AugmentationError, match="is not key=number"):
+            parse_augmentation(bad)
+
+
 def test_velocity_jitter_leaves_zero_doppler_points_static(raw):
     points = raw["points"].copy()
     points[::2, 3] = 0.0  # every other point in the zero Doppler bin

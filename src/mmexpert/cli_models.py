@@ -157,7 +157,8 @@ def train_classifier(
         typer.Option(
             "--augment",
             help="Comma-separated augmentations (default: time_warp, doppler_scale, amplitude, "
-            "noise, plus point ones with the points view); 'none' for none.",
+            "noise, plus point ones with the points view); 'none' for none. Parameters: "
+            "NAME:KEY=NUMBER:..., e.g. point_dropout:probability=0.7:rate=0.6.",
         ),
     ] = None,
     device: DeviceOption = "cpu",
@@ -166,7 +167,14 @@ def train_classifier(
     from mmexpert.models.train import TrainConfig
 
     _require_family(model, "classifier", "classifier")
-    augment_names = None if augment is None else (() if augment == "none" else _csv(augment))
+    from mmexpert.models.augment import AugmentationError, parse_augmentation
+
+    augment_specs = None if augment is None else ()
+    if augment not in (None, "none"):
+        try:
+            augment_specs = tuple(parse_augmentation(item) for item in _csv(augment) or ())
+        except AugmentationError as error:
+            raise fail(str(error)) from None
     config = TrainConfig(
         model=model,
         views=_csv(views),
@@ -177,7 +185,7 @@ def train_classifier(
         seed=seed,
         split=split,
         classes=_csv(classes),
-        augment=augment_names,
+        augment=augment_specs,
         device=device,
     )
     _run(config, data, out)

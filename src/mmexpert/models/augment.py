@@ -401,6 +401,32 @@ def list_augmentations() -> list[str]:
     return sorted(AUGMENTATIONS)
 
 
+def parse_augmentation(text: str) -> str | dict[str, Any]:
+    """One augmentation written as ``name`` or ``name:key=value:key=value`` (numbers), e.g.
+    ``point_dropout:probability=0.7:rate=0.6``, as :func:`build_augmentations` takes it.
+
+    Raises
+    ------
+    AugmentationError
+        For a parameter that is not ``key=number``.
+    """
+    name, *settings = (part.strip() for part in text.split(":"))
+    if not settings:
+        return name
+    parameters: dict[str, Any] = {"name": name}
+    for setting in settings:
+        key, equals, value = setting.partition("=")
+        try:
+            if not (key and equals):
+                raise ValueError
+            parameters[key.strip()] = float(value)
+        except ValueError:
+            raise AugmentationError(
+                f"augmentation {text!r}: {setting!r} is not key=number"
+            ) from None
+    return parameters
+
+
 def build_augmentations(
     specs: Sequence[str | Mapping[str, Any]],
 ) -> list[Any]:
