@@ -155,6 +155,7 @@ def check_options(options: RunOptions) -> str:
     """
     from mmexpert.data.dca1000 import DCA1000_LAYOUTS
     from mmexpert.data.engine import EXECUTORS
+    from mmexpert.models.adapt import ADAPT_METHODS
     from mmexpert.plan import ENCODERS
 
     if options.count < 2:
@@ -165,8 +166,6 @@ def check_options(options: RunOptions) -> str:
         raise RecipeError(f"epochs must be >= 1, got {options.epochs}")
     if options.ensemble < 1:
         raise RecipeError(f"ensemble must be >= 1 model, got {options.ensemble}")
-    from mmexpert.models.adapt import ADAPT_METHODS
-
     if options.adapt not in ADAPT_METHODS:
         raise RecipeError(f"adapt must be one of {', '.join(ADAPT_METHODS)}, got {options.adapt!r}")
     if not 0 < options.test_fraction < 1:
