@@ -63,7 +63,8 @@ def recipe(out: Path, real_dir: Path, count: int = 4, frames: int = 8, epochs: i
 def check_report(out: Path, real_windows: int) -> dict:
     report = (out / "report.md").read_text()
     images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
-    assert set(images) == {"training_curve.png", "confusion_synthetic.png", "confusion_real.png"}
+    expected = {"training_curve.png", "confusion_synthetic.png", "confusion_real.png"}
+    assert set(images) - {"feature_shift.png"} == expected
     for image in images:
         assert (out / image).is_file() and (out / image).stat().st_size > 1000
     for heading in ("## Timings", "## Plan", "## Training", "## Held-out synthetic data"):
@@ -90,6 +91,12 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     assert first.exit_code == 0, first.output
     results = check_report(out, real_windows=8)
     assert results["model"] == "classifier-points-tiny"  # the point model, for real data
+    shift = results["feature_shift"]  # where the model puts the real windows, no labels
+    assert shift["real_windows"] == 8 and shift["synthetic_clips"] == 2
+    assert [row["cosine"] for row in shift["rows"]] == sorted(
+        (row["cosine"] for row in shift["rows"]), reverse=True
+    )
+    assert "### Feature shift of the real windows" in (out / "report.md").read_text()
     assert results["stress"] is not None
     assert len(results["training_history"]) == 1
     model = out / "train" / "model"

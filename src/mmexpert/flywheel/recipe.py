@@ -101,6 +101,7 @@ class RunState:
     stress: Any = None  # mmexpert.eval.stress.StressReport on the held-out clips
     real: Any = None  # mmexpert.eval.real.RealEvaluation
     real_unaligned: Any = None  # the same without feature alignment (options.adapt only)
+    feature_shift: Any = None  # mmexpert.eval.feature_shift.FeatureShiftReport (real data)
     images: dict[str, str] = field(default_factory=dict)  # figure -> file name in OUT
 
 
@@ -625,6 +626,59 @@ def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState,
     _stage(state, log, "evaluate real", started, note)
 
 
+def _measure_feature_shift(
+    options: RunOptions, model_dirs: list[Path], store_dir: Path, state: RunState, log: Log
+) -> None:
+    """Where the first model puts the real windows against the held-out clips, and which
+    simulator gap moves them there (labels unused; :mod:`mmexpert.eval.feature_shift`)."""
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.feature_shift import FeatureShiftError, feature_shift, plot_feature_shift
+    from mmexpert.eval.real import real_raw_samples
+    from mmexpert.models.inputs import POINTS_VIEW, load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import radar_features
+
+    if options.real is None:
+        return
+    started = time.perf_counter()
+    loaded = load_model(model_dirs[0], options.device)
+    if POINTS_VIEW not in loaded.inputs.views:
+        _stage(state, log, "feature shift", started, "skipped: the model reads no points")
+        return
+    reader, folder = options.real
+    with DatasetStore.open(store_dir) as store:
+        ids = store.split_ids("test")
+        synthetic = load_raw_samples(store, ids, loaded.inputs.views) if ids else []
+    windows, _ = real_raw_samples(
+        reader,
+        folder,
+        options.classes,
+        options.window_s,
+        options.hop_s,
+        state.radar.frame_rate_hz,
+        state.radar if is_raw_reader(reader) else None,
+        options.layout,
+    )
+    try:
+        report = feature_shift(
+            lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
+            synthetic,
+            windows,
+        )
+    except FeatureShiftError as error:
+        _stage(state, log, "feature shift", started, f"skipped: {error}")
+        return
+    state.feature_shift = report
+    plot_feature_shift(report, options.out / "feature_shift.png")
+    state.images["feature_shift"] = "feature_shift.png"
+    best = report.rows[0]
+    note = (
+        f"real windows {report.real_shift:.2f} held-out std away; closest gap: {best.name} "
+        f"(cosine {best.cosine:+.2f}, share {best.share:+.2f})"
+    )
+    _stage(state, log, "feature shift", started, note)
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -809,6 +863,26 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
                 ]
                 + [["mean", f"{real.member_mean_accuracy:.3f}", ""]],
             )
+    if state.feature_shift is not None:
+        shift = state.feature_shift
+        lines += [
+            "",
+            "### Feature shift of the real windows (labels unused)",
+            "",
+            f"The first model puts the {shift.real_windows} real windows {shift.real_shift:.2f} "
+            f"held-out standard deviations from its {shift.synthetic_clips} held-out clips. "
+            "Each candidate simulator gap, applied to those clips, against that shift "
+            "(`mmexpert feature-shift`; cosine and share near 1: it explains the shift):",
+            "",
+        ]
+        lines += _markdown_table(
+            ["condition on the held-out clips", "shift", "cosine", "share"],
+            [
+                [row.name, f"{row.size:.2f}", f"{row.cosine:+.2f}", f"{row.share:+.2f}"]
+                for row in shift.rows
+            ],
+        )
+        lines.append(f"![feature shift]({state.images['feature_shift']})")
     path = options.out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     results = {
@@ -824,6 +898,9 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
         "real": state.real.to_json() if state.real is not None else None,
         "real_unaligned": (
             state.real_unaligned.to_json() if state.real_unaligned is not None else None
+        ),
+        "feature_shift": (
+            state.feature_shift.to_json() if state.feature_shift is not None else None
         ),
     }
     (options.out / "results.json").write_text(json.dumps(json_safe(results), indent=1) + "\n")
@@ -889,6 +966,7 @@ def run_recipe(options: RunOptions, log: Log = log_to_stderr, backend: Any = Non
         state.images["training_curve"] = "training_curve.png"
     _evaluate_synthetic(options, model_dirs, store_dir, state, log)
     _evaluate_real(options, model_dirs, state, log)
+    _measure_feature_shift(options, model_dirs, store_dir, state, log)
     return write_report(options, model, state)
 
 
