@@ -195,7 +195,7 @@ def eval_real_command(
         typer.Option(
             "--out",
             help="Folder for the PNG and JSON (default: MODEL/../eval-real; an ensemble: "
-            "FIRST_MODEL/../eval-real-ensemble).",
+            "FIRST_MODEL/../eval-real-ensemble; with --adapt M: ...-aligned-M).",
         ),
     ] = None,
     frame_rate_hz: Annotated[
