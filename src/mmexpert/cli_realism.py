@@ -131,8 +131,8 @@ def feature_shift_command(
     """How far a model puts unlabelled real windows from its held-out synthetic clips, and
     which simulator gap (elevation error, dropped points, speed, ...) moves them that way."""
     import json
-    from functools import partial
 
+    from mmexpert.cli_run import parse_real_source
     from mmexpert.data.store_schema import StoreError
     from mmexpert.eval.feature_shift import (
         FeatureShiftError,
@@ -140,24 +140,24 @@ def feature_shift_command(
         plot_feature_shift,
     )
     from mmexpert.eval.real import RealDataError, real_raw_samples
-    from mmexpert.flywheel.recipe import RecipeError, check_real_source, model_folder
+    from mmexpert.flywheel.recipe import model_folder
     from mmexpert.models.io import ModelFileError, load_model
     from mmexpert.models.predict import PredictionError, load_inputs, radar_features
 
-    reader, _, folder = real.partition(":")
+    reader, folder = parse_real_source(real, option="--real")
+    model_dir = model_folder(model)
     try:
-        if not folder:
-            raise RecipeError(f"--real must read READER:DIR, got {real!r}")
-        check_real_source(reader, Path(folder))
-        loaded = load_model(model_folder(model), device=device)
+        loaded = load_model(model_dir, device=device)
         synthetic = load_inputs(data, loaded.inputs.views, split)
         windows, _ = real_raw_samples(
             reader, folder, None, frame_rate_hz=loaded.inputs.frame_rate_hz
         )
-        features = partial(radar_features, loaded.model, loaded.inputs)
-        report = feature_shift(lambda raws: features(raws).cpu().numpy(), synthetic, windows)
+        report = feature_shift(
+            lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
+            synthetic,
+            windows,
+        )
     except (
-        RecipeError,
         ModelFileError,
         PredictionError,
         StoreError,
@@ -165,11 +165,12 @@ def feature_shift_command(
         FeatureShiftError,
     ) as error:
         raise fail(str(error)) from None
-    target = out if out is not None else model_folder(model).resolve().parent / "feature-shift"
+    target = out if out is not None else model_dir.resolve().parent / "feature-shift"
     plot = plot_feature_shift(report, target / "feature_shift.png")
-    (target / "feature_shift.json").write_text(json.dumps(report.to_json(), indent=1) + "\n")
+    data_json = report.to_json()
+    (target / "feature_shift.json").write_text(json.dumps(data_json, indent=1) + "\n")
     if as_json:
-        typer.echo(json.dumps(report.to_json()))
+        typer.echo(json.dumps(data_json))
         return
     table = Table(
         "condition on the held-out clips",

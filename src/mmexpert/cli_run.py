@@ -71,14 +71,16 @@ def parse_class_map(text: str | None) -> dict[str, str] | None:
         raise fail(str(error)) from None
 
 
-def parse_real_source(text: str, radar: str | None = None) -> tuple[str, Path]:
+def parse_real_source(
+    text: str, radar: str | None = None, option: str = "--eval-real"
+) -> tuple[str, Path]:
     """``"radhar:/data/real"`` -> ``("radhar", Path("/data/real"))``; checks reader and folder.
 
     ``radar`` is the configuration raw captures (``dca1000:DIR``) were recorded with; where
-    it is None, raw readers are refused."""
+    it is None, raw readers are refused. ``option`` names the option in the message."""
     reader, sep, folder = text.partition(":")
     if not sep or not reader or not folder:
-        raise fail(f"--eval-real must read READER:DIR (e.g. radhar:data/real), got {text!r}")
+        raise fail(f"{option} must read READER:DIR (e.g. radhar:data/real), got {text!r}")
     check_reader_and_folder(reader, Path(folder), radar if is_raw_reader(reader) else None)
     return reader, Path(folder)
 

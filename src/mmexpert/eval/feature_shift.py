@@ -145,10 +145,9 @@ def feature_shift(
 
 def plot_feature_shift(report: FeatureShiftReport, path: str | os.PathLike[str]) -> Path:
     """Bars of each condition's cosine and share against the real shift; returns the PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from mmexpert.eval.plots import save_png
 
     names = [row.name for row in report.rows][::-1]
     positions = np.arange(len(names))
@@ -164,9 +163,4 @@ def plot_feature_shift(report: FeatureShiftReport, path: str | os.PathLike[str])
         fontsize=10,
     )
     axes.legend(loc="lower right")
-    figure.tight_layout()
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(target, dpi=110)
-    plt.close(figure)
-    return target
+    return save_png(figure, Path(path))

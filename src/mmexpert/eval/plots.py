@@ -48,7 +48,7 @@ def plot_range_doppler(
     ax.set_xlabel("range [m]")
     ax.set_ylabel("radial velocity [m/s] (+ away)")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_time_map(
@@ -66,7 +66,7 @@ def plot_time_map(
     ax.set_xlabel("time [s]")
     ax.set_ylabel(axis_label)
     ax.set_title(title)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_point_cloud(points: np.ndarray, path: Path, max_range_m: float | None = None) -> Path:
@@ -91,7 +91,7 @@ def plot_point_cloud(points: np.ndarray, path: Path, max_range_m: float | None =
         top.set_xlim(-max_range_m / 2, max_range_m / 2)
     for ax in (top, side):
         ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_products(products: Mapping[str, np.ndarray], out_dir: Path) -> list[Path]:
@@ -142,7 +142,8 @@ def plot_products(products: Mapping[str, np.ndarray], out_dir: Path) -> list[Pat
     return written
 
 
-def _save(fig, path: Path) -> Path:
+def save_png(fig, path: Path) -> Path:
+    """Lay out, write (creating the folder) and close a figure; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
