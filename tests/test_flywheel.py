@@ -341,7 +341,7 @@ def test_bad_cli_arguments_exit_2_with_a_message(tmp_path):
         (["--llm", "nope"], "--llm must be one of"),
         (["--model", "nope"], "--model must be one of"),
         (["--radar", "nope"], "nope"),
-        (["--validate-real", "nowhere"], "READER:DIR"),
+        (["--validate-real", "nowhere"], "--validate-real must read READER:DIR"),
     ]:
         result = runner.invoke(_standalone_app(), [*base, *extra])
         assert result.exit_code == 2, (extra, result.output)

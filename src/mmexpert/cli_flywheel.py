@@ -96,7 +96,7 @@ def flywheel_command(
     if validate_real is not None:
         from mmexpert.cli_run import parse_class_map, parse_real_source
 
-        parse_real_source(validate_real)
+        parse_real_source(validate_real, option="--validate-real")
         parse_class_map(classes)
     load_radar_or_exit(radar)
     config = FlywheelConfig(
