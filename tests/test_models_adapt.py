@@ -192,9 +192,9 @@ def test_a_condition_that_made_the_real_windows_explains_their_whole_shift(train
         clips = load_raw_samples(opened, None, ["points"])
     name = "elevation 0.3 rad + 60 % dropped"
     condition = SHIFT_CONDITIONS[name]
-    real = [condition(raw, np.random.default_rng((0, i))) for i, raw in enumerate(clips)]
+    real = [condition(raw, np.random.default_rng((0, 0, i))) for i, raw in enumerate(clips)]
     features = partial(radar_features, loaded.model, loaded.inputs)
-    report = feature_shift(lambda raws: features(raws).numpy(), clips, real)
+    report = feature_shift(lambda raws: features(raws).numpy(), clips, real, repeats=1)
     row = next(row for row in report.rows if row.name == name)
     assert row.cosine == pytest.approx(1.0, abs=1e-6) and row.share == pytest.approx(1.0, abs=1e-5)
     assert row.size == pytest.approx(report.real_shift, rel=1e-5) and report.real_shift > 0.1
@@ -202,6 +202,54 @@ def test_a_condition_that_made_the_real_windows_explains_their_whole_shift(train
     assert report.real_windows == report.synthetic_clips == 24
     unchanged = feature_shift(lambda raws: features(raws).numpy(), clips, clips)
     assert unchanged.real_shift == pytest.approx(0.0, abs=1e-6)
+    assert report.synthetic_accuracy is None and row.accuracy is None  # no scorer given
+
+
+def test_feature_shift_accuracy_is_the_mean_over_the_draws_of_each_condition(trained):
+    """Each row's accuracy is the scorer's mean over the same draws that make its shift;
+    the report keeps the as-simulated accuracy too."""
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS, FeatureShiftError, feature_shift
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import evaluate_model, radar_features
+
+    model_dir, store = trained
+    loaded = load_model(model_dir)
+    with DatasetStore.open(store) as opened:
+        clips = load_raw_samples(opened, None, ["points"])
+    name = "90 % of points dropped"
+    conditions = {
+        name: SHIFT_CONDITIONS[name],
+        "slowed to 0.6x": SHIFT_CONDITIONS["slowed to 0.6x"],
+    }
+    real = [conditions[name](raw, np.random.default_rng((5, 0, i))) for i, raw in enumerate(clips)]
+
+    def accuracy(raws):
+        return float(evaluate_model(loaded, raws)["accuracy"])
+
+    report = feature_shift(
+        lambda raws: radar_features(loaded.model, loaded.inputs, raws).numpy(),
+        clips,
+        real,
+        conditions,
+        seed=5,
+        accuracy_of=accuracy,
+        repeats=2,
+    )
+    row = next(row for row in report.rows if row.name == name)
+    draws = [
+        accuracy(
+            [conditions[name](raw, np.random.default_rng((5, r, i))) for i, raw in enumerate(clips)]
+        )
+        for r in range(2)
+    ]
+    assert row.accuracy == pytest.approx(np.mean(draws), abs=1e-9)
+    assert report.synthetic_accuracy == pytest.approx(accuracy(clips), abs=1e-9)
+    assert report.rows[0].name == name and report.repeats == 2
+    assert report.to_json()["rows"][0]["accuracy"] == row.accuracy
+    with pytest.raises(FeatureShiftError, match="repeats must be >= 1"):
+        feature_shift(lambda raws: np.zeros((len(raws), 4)), clips, real, repeats=0)
 
 
 def test_feature_shift_errors_and_command(trained, tmp_path):
@@ -225,6 +273,8 @@ def test_feature_shift_errors_and_command(trained, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["real_windows"] == 4 and data["synthetic_clips"] == 12 and data["real_shift"] > 0
+    assert 0.0 <= data["synthetic_accuracy"] <= 1.0
+    assert all(0.0 <= row["accuracy"] <= 1.0 for row in data["rows"]) and data["repeats"] == 3
     folder = model_dir.parent / "feature-shift"
     assert json.loads((folder / "feature_shift.json").read_text()) == data
     assert (folder / "feature_shift.png").stat().st_size > 1000

@@ -174,6 +174,9 @@ def test_augmentations_with_parameters_parse_from_their_command_line_form():
     spec = parse_augmentation("point_dropout:probability=0.7:rate=0.6")
     assert spec == {"name": "point_dropout", "probability": 0.7, "rate": 0.6}
     assert build_augmentations([spec]) == [PointDropout(probability=0.7, rate=0.6)]
+    assert build_augmentations(["point_dropout:probability=0.7:rate=0.6"]) == [
+        PointDropout(probability=0.7, rate=0.6)
+    ]
     for bad in ("point_dropout:rate", "point_dropout:rate=most", "point_dropout:=0.5"):
         with pytest.raises(AugmentationError, match="is not key=number"):
             parse_augmentation(bad)

@@ -166,13 +166,20 @@ def test_point_view_classifier_runs_with_point_augmentations(store, tmp_path):
 
 
 def test_default_augmentations_per_family_and_views():
-    from mmexpert.models.augment import DEFAULT_SIM2REAL
+    from mmexpert.models.augment import (
+        DEFAULT_SIM2REAL,
+        ElevationNoise,
+        PointDropout,
+        build_augmentations,
+    )
     from mmexpert.models.registry import model_config
     from mmexpert.models.train import default_augmentations
 
     classifier, clip = model_config("classifier-points-tiny"), model_config("clip-points-tiny")
     assert default_augmentations(classifier, ["micro_doppler"]) == DEFAULT_SIM2REAL
-    assert default_augmentations(classifier, ["points"])[-1] == "elevation_noise"
+    built = build_augmentations(default_augmentations(classifier, ["points"]))
+    assert PointDropout(probability=0.7, rate=0.6) in built
+    assert ElevationNoise(probability=0.7, min_rad=0.0, max_rad=0.35) in built
     assert default_augmentations(clip, ["points"]) == ("elevation_noise",)
     assert default_augmentations(clip, ["micro_doppler"]) == ()
 

@@ -96,6 +96,7 @@ def test_run_end_to_end_then_resume(tmp_path, real_dir):
     assert [row["cosine"] for row in shift["rows"]] == sorted(
         (row["cosine"] for row in shift["rows"]), reverse=True
     )
+    assert all(0.0 <= row["accuracy"] <= 1.0 for row in shift["rows"])
     assert "### Feature shift of the real windows" in (out / "report.md").read_text()
     assert results["stress"] is not None
     assert len(results["training_history"]) == 1

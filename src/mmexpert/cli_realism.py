@@ -126,10 +126,14 @@ def feature_shift_command(
         typer.Option("--out", help="Folder for feature_shift.png and feature_shift.json."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    repeats: Annotated[
+        int, typer.Option("--repeats", min=1, help="Draws of each condition (averaged).")
+    ] = 3,
     device: Annotated[str, typer.Option("--device", help="cpu or cuda.")] = "cpu",
 ) -> None:
     """How far a model puts unlabelled real windows from its held-out synthetic clips, and
-    which simulator gap (elevation error, dropped points, speed, ...) moves them that way."""
+    which simulator gap (elevation error, dropped points, speed, ...) moves them that way,
+    with the model's held-out accuracy under each gap."""
     import json
 
     from mmexpert.cli_run import parse_real_source
@@ -142,7 +146,12 @@ def feature_shift_command(
     from mmexpert.eval.real import RealDataError, real_raw_samples
     from mmexpert.flywheel.recipe import model_folder
     from mmexpert.models.io import ModelFileError, load_model
-    from mmexpert.models.predict import PredictionError, load_inputs, radar_features
+    from mmexpert.models.predict import (
+        PredictionError,
+        evaluate_model,
+        load_inputs,
+        radar_features,
+    )
 
     reader, folder = parse_real_source(real, option="--real")
     model_dir = model_folder(model)
@@ -156,6 +165,8 @@ def feature_shift_command(
             lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
             synthetic,
             windows,
+            accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
+            repeats=repeats,
         )
     except (
         ModelFileError,
@@ -177,13 +188,21 @@ def feature_shift_command(
         "shift",
         "cosine",
         "share",
+        "accuracy",
         title=(
             f"real windows ({report.real_windows}, labels unused): {report.real_shift:.2f} "
-            f"held-out std from {report.synthetic_clips} synthetic clips"
+            f"held-out std from {report.synthetic_clips} synthetic clips (accuracy "
+            f"{report.synthetic_accuracy:.3f} as simulated)"
         ),
     )
     for row in report.rows:
-        table.add_row(row.name, f"{row.size:.2f}", f"{row.cosine:+.2f}", f"{row.share:+.2f}")
+        table.add_row(
+            row.name,
+            f"{row.size:.2f}",
+            f"{row.cosine:+.2f}",
+            f"{row.share:+.2f}",
+            f"{row.accuracy:.3f}",
+        )
     console.print(table)
     console.print(f"wrote {plot} and {target / 'feature_shift.json'}", markup=False)
 

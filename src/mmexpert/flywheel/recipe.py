@@ -636,7 +636,7 @@ def _measure_feature_shift(
     from mmexpert.eval.real import real_raw_samples
     from mmexpert.models.inputs import POINTS_VIEW, load_raw_samples
     from mmexpert.models.io import load_model
-    from mmexpert.models.predict import radar_features
+    from mmexpert.models.predict import evaluate_model, radar_features
 
     if options.real is None:
         return
@@ -664,6 +664,7 @@ def _measure_feature_shift(
             lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
             synthetic,
             windows,
+            accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
         )
     except FeatureShiftError as error:
         _stage(state, log, "feature shift", started, f"skipped: {error}")
@@ -674,7 +675,8 @@ def _measure_feature_shift(
     best = report.rows[0]
     note = (
         f"real windows {report.real_shift:.2f} held-out std away; closest gap: {best.name} "
-        f"(cosine {best.cosine:+.2f}, share {best.share:+.2f})"
+        f"(cosine {best.cosine:+.2f}, share {best.share:+.2f}); held-out accuracy under it "
+        f"{best.accuracy:.3f}, as simulated {report.synthetic_accuracy:.3f}"
     )
     _stage(state, log, "feature shift", started, note)
 
@@ -872,13 +874,22 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             f"The first model puts the {shift.real_windows} real windows {shift.real_shift:.2f} "
             f"held-out standard deviations from its {shift.synthetic_clips} held-out clips. "
             "Each candidate simulator gap, applied to those clips, against that shift "
-            "(`mmexpert feature-shift`; cosine and share near 1: it explains the shift):",
+            "(`mmexpert feature-shift`; cosine and share near 1: it explains the shift), "
+            f"and the model's accuracy on those clips under it ({shift.synthetic_accuracy:.3f} "
+            "as simulated; to compare models for this device, compare their accuracies under "
+            "one condition, the closest gap of a reference model):",
             "",
         ]
         lines += _markdown_table(
-            ["condition on the held-out clips", "shift", "cosine", "share"],
+            ["condition on the held-out clips", "shift", "cosine", "share", "accuracy"],
             [
-                [row.name, f"{row.size:.2f}", f"{row.cosine:+.2f}", f"{row.share:+.2f}"]
+                [
+                    row.name,
+                    f"{row.size:.2f}",
+                    f"{row.cosine:+.2f}",
+                    f"{row.share:+.2f}",
+                    f"{row.accuracy:.3f}",
+                ]
                 for row in shift.rows
             ],
         )
