@@ -180,7 +180,10 @@ def test_default_augmentations_per_family_and_views():
     built = build_augmentations(default_augmentations(classifier, ["points"]))
     assert PointDropout(probability=0.7, rate=0.6) in built
     assert ElevationNoise(probability=0.7, min_rad=0.0, max_rad=0.35) in built
-    assert default_augmentations(clip, ["points"]) == ("elevation_noise",)
+    assert build_augmentations(default_augmentations(clip, ["points"])) == [
+        ElevationNoise(probability=0.7, min_rad=0.0, max_rad=0.35),
+        PointDropout(probability=0.7, rate=0.6),
+    ]
     assert default_augmentations(clip, ["micro_doppler"]) == ()
 
 

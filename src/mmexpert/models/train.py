@@ -171,8 +171,8 @@ def build_config(config: TrainConfig, classes: Sequence[str]) -> ClipConfig | Cl
 
 def default_augmentations(model_cfg: ModelConfig, views: Sequence[str]) -> tuple[str, ...]:
     """The augmentations a model trains with unless told otherwise: a classifier gets the
-    map ones (and the point ones when it reads points); a CLIP model gets elevation noise
-    when it reads points, and nothing on maps alone."""
+    map ones (and the point ones when it reads points); a CLIP model gets elevation error
+    and dropout when it reads points, and nothing on maps alone."""
     if isinstance(model_cfg, ClassifierConfig):
         names = DEFAULT_SIM2REAL
         return names + DEFAULT_POINT_SIM2REAL if POINTS_VIEW in views else names
