@@ -18,7 +18,7 @@ under it (labels synthetic). To compare models for one device, read the same row
 of them: the condition that explains a reference model's real shift best. Across nine
 classifiers of one store, the accuracy under the seed-0 default model's closest gap
 (elevation 0.3 rad + 60 % dropped) ranked their accuracy on the RadHAR sample with a
-Spearman correlation of 0.75, where the stress test's mean gave -0.45 (seven of them) and
+Spearman correlation of 0.75, where the stress test's mean gave -0.61 and
 the shift's length 0.56. Each model's own closest gap differs between models, and the
 accuracies under those do not rank them (README).
 """

@@ -393,7 +393,7 @@ Dropout and elevation error fire on 70 % of the clips at up to 60 % and 0.35 rad
 were 50 %, 20 % and 0.25 rad): ``mmexpert feature-shift`` puts the RadHAR sample's
 windows where a 0.3 rad elevation error with 60 % of the points dropped puts held-out
 clips, and the held-out accuracy under that condition ranked nine classifiers' accuracy on
-the sample (Spearman 0.75) where the stress test's mean did not (-0.45). It costs about
+the sample (Spearman 0.75) where the stress test's mean did not (-0.61). It costs about
 5 points of held-out synthetic accuracy (README)."""
 
 
