@@ -100,6 +100,56 @@ def test_cli_stress_scores_the_held_out_split(store, tmp_path):
         app, ["stress", "--model", str(model), "--data", str(store), "--adapt", "mean"]
     )  # 2 held-out clips cannot give statistics to align to
     assert aligned.exit_code == 2 and "at least 20 samples" in " ".join(aligned.output.split())
+    unknown = runner.invoke(
+        app, ["stress", "--model", str(model), "--data", str(store), "--condition", "rain"]
+    )
+    assert unknown.exit_code == 2 and "unknown --condition ['rain']" in unknown.output
+
+
+def test_stress_under_a_feature_shift_condition_matches_its_accuracy_column(store, tmp_path):
+    """`stress --condition` draws a condition exactly as `feature-shift` does, so the two
+    commands agree on a model's accuracy under it."""
+    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS, feature_shift
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import evaluate_model, load_inputs, radar_features
+    from mmexpert.models.train import TrainConfig, train
+
+    config = TrainConfig(
+        model="classifier-points-tiny", epochs=1, batch_size=4, window_frames=FRAMES
+    )
+    model = train(config, store, tmp_path / "train", progress=False).model_dir
+    split = CliRunner().invoke(app, ["dataset", "split", str(store), "--test-fraction", "0.5"])
+    assert split.exit_code == 0, split.output
+    name = "elevation 0.3 rad + 60 % dropped"
+    result = CliRunner().invoke(
+        app,
+        [
+            "stress",
+            "--model",
+            str(model),
+            "--data",
+            str(store),
+            "--condition",
+            name,
+            "--condition",
+            "as simulated",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert list(report["accuracy"]) == [name, "as simulated"]
+    loaded = load_model(model)
+    held_out = load_inputs(store, loaded.inputs.views, "test")
+    shift = feature_shift(
+        lambda raws: radar_features(loaded.model, loaded.inputs, raws).numpy(),
+        held_out,
+        held_out,
+        {name: SHIFT_CONDITIONS[name]},
+        accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
+    )
+    assert report["accuracy"][name] == pytest.approx(shift.rows[0].accuracy, abs=1e-9)
+    assert report["accuracy"]["as simulated"] == pytest.approx(shift.synthetic_accuracy)
 
 
 def test_stress_of_an_ensemble(store, tmp_path):

@@ -252,11 +252,20 @@ def stress_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     device: DeviceOption = "cpu",
     adapt: AdaptOption = "none",
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            help="Score only under this condition, a name of the stress test or of "
+            "`mmexpert feature-shift` (e.g. its closest gap); repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Held-out synthetic accuracy under real-like changes (elevation error, dropped points,
     slower people): compare models for real radar without real labels."""
     from mmexpert.data.store_schema import StoreError
-    from mmexpert.eval.stress import stress_test
+    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS
+    from mmexpert.eval.stress import STRESS_CONDITIONS, stress_test
     from mmexpert.models.io import ModelFileError
     from mmexpert.models.predict import (
         PredictionError,
@@ -266,13 +275,20 @@ def stress_command(
         member_views,
     )
 
+    conditions = STRESS_CONDITIONS
+    if condition:
+        known = {**STRESS_CONDITIONS, **SHIFT_CONDITIONS}  # shared names are the same change
+        unknown = [name for name in condition if name not in known]
+        if unknown:
+            raise fail(f"unknown --condition {unknown}; choose among {sorted(known)}")
+        conditions = {name: known[name] for name in condition}
     try:
         members = load_models(model, device)
         raws = load_inputs(data, member_views(members), split)
         names = sorted({str(raw["activity"]) for raw in raws if raw.get("activity")})
         # names: CLIP only; adapt aligns each condition's clips together
         evaluate = partial(evaluate_ensemble, members, class_names=names, adapt=adapt)
-        report = stress_test(evaluate, raws, seed=seed, repeats=repeats)
+        report = stress_test(evaluate, raws, conditions, seed=seed, repeats=repeats)
     except (ModelFileError, PredictionError, StoreError, ValueError) as error:
         raise fail(str(error)) from None
     if as_json:
