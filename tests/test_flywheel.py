@@ -9,6 +9,7 @@ filters, which exercises the visible fallbacks) or a scripted backend.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -201,6 +202,12 @@ def test_bad_configurations_are_named():
         FlywheelConfig(scenario="x", target=1.5).check()
     with pytest.raises(FlywheelError, match="READER:DIR"):
         FlywheelConfig(scenario="x", validate_real="nowhere").check()
+    with pytest.raises(FlywheelError, match="adapt must be one of"):
+        FlywheelConfig(scenario="x", validate_real="radhar:d", adapt="rain").check()
+    with pytest.raises(FlywheelError, match="needs validate_real"):
+        FlywheelConfig(scenario="x", adapt="standardize").check()
+    assert "adapt" not in FlywheelConfig(scenario="x").identity()  # older runs still resume
+    assert FlywheelConfig(scenario="x", adapt="mean").identity()["adapt"] == "mean"
     with pytest.raises(FlywheelError, match="FOLDER=CLASS"):
         class_map("jack=,squats")
     assert class_map("jack=jumping jacks, squats") == {"jack": "jumping jacks", "squats": "squats"}
@@ -347,6 +354,47 @@ def test_bad_cli_arguments_exit_2_with_a_message(tmp_path):
         assert result.exit_code == 2, (extra, result.output)
         assert message in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_real_validation_scores_every_round_and_aligns_on_request(tmp_path):
+    """--validate-real scores labelled real recordings each round; with --adapt the windows
+    are aligned together, and too few of them to align is recorded, not fatal."""
+    from mmexpert.eval.real import evaluate_real
+    from test_eval_real import person_frames, write_radhar
+
+    real = tmp_path / "real"
+    for folder, seed in (("jack", 1), ("squats", 2)):
+        for take in range(2):  # 4 s each: 12 windows of 0.2 s every 1/3 s
+            write_radhar(real / folder / f"take{take}.txt", person_frames(120, seed + 10 * take))
+    settings = {**TINY, "rounds": 1, "model": "classifier-points-tiny"}
+    config = FlywheelConfig(
+        scenario=SCENARIO,
+        validate_real=f"radhar:{real}",
+        real_classes="jack=jumping jacks,squats=squats",
+        adapt="standardize",
+        **settings,
+    )
+    run_flywheel(config, tmp_path / "run", progress=False, log=lambda line: None)
+    state = read_json_model(tmp_path / "run" / "round_00" / "state.json", RoundState)
+    assert state.real is not None and state.real.count == 48 and state.real_error is None
+    model = tmp_path / "run" / "round_00" / "train" / "model"
+    expected = evaluate_real(
+        model, "radhar", real, class_map(config.real_classes), window_s=0.2,
+        train_data=tmp_path / "run" / "train_store", adapt="standardize",
+    )  # fmt: skip
+    assert state.real.confusion == np.asarray(expected.confusion).tolist()
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "features aligned (standardize)" in report
+
+    few = tmp_path / "few"
+    write_radhar(few / "jack" / "take.txt", person_frames(60, 3))  # 6 windows: too few
+    short = dataclasses.replace(
+        config, validate_real=f"radhar:{few}", real_classes="jack=jumping jacks"
+    )
+    run_flywheel(short, tmp_path / "run_few", progress=False, log=lambda line: None)
+    state = read_json_model(tmp_path / "run_few" / "round_00" / "state.json", RoundState)
+    assert state.real is None and "at least 20 samples" in str(state.real_error)
+    assert state.synthetic is not None  # the round itself went on
 
 
 class CrashError(RuntimeError):

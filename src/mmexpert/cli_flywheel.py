@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from mmexpert.cli_common import console, fail, run_standalone
+from mmexpert.cli_common import AdaptOption, console, fail, run_standalone
 
 
 def flywheel_command(
@@ -79,6 +79,7 @@ def flywheel_command(
         typer.Option("--clip-s", help="Simulate only the first seconds of each program [s]."),
     ] = None,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="No progress bars.")] = False,
+    adapt: AdaptOption = "none",
 ) -> None:
     """Run the data-generation flywheel; rerun the same command to resume after a crash."""
     from mmexpert.cli_common import load_radar_or_exit
@@ -113,6 +114,7 @@ def flywheel_command(
         val_count=val_count,
         validate_real=validate_real,
         real_classes=classes,
+        adapt=adapt,
         window_s=window_s,
         clip_s=clip_s,
         paraphrases=paraphrases,

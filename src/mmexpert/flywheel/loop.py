@@ -90,6 +90,10 @@ class FlywheelConfig:
         ``"READER:DIR"`` of labelled real recordings, or None.
     real_classes
         Class mapping for the real data (``"folder=activity,..."``), or None.
+    adapt
+        Label-free test-time feature alignment of the real windows
+        (:data:`mmexpert.models.adapt.ADAPT_METHODS`; the synthetic validation set, which
+        the revisions read, is scored as it is).
     window_s
         Model time window [s] (2 s, as the real-data windows).
     clip_s
@@ -121,6 +125,7 @@ class FlywheelConfig:
     val_count: int | None = None
     validate_real: str | None = None
     real_classes: str | None = None
+    adapt: str = "none"
     window_s: float = 2.0
     clip_s: float | None = None
     batch_size: int = 16
@@ -137,6 +142,8 @@ class FlywheelConfig:
         data = dataclasses.asdict(self)
         for name in self.STOPPING_FIELDS:
             data.pop(name)
+        if data["adapt"] == "none":  # runs saved before the field existed resume unchanged
+            data.pop("adapt")
         return data
 
     def check(self) -> None:
@@ -165,6 +172,12 @@ class FlywheelConfig:
                 f"{self.validate_real!r}"
             )
         class_map(self.real_classes)
+        from mmexpert.models.adapt import ADAPT_METHODS
+
+        if self.adapt not in ADAPT_METHODS:
+            raise FlywheelError(f"adapt must be one of {ADAPT_METHODS}, got {self.adapt!r}")
+        if self.adapt != "none" and self.validate_real is None:
+            raise FlywheelError("adapt aligns the real windows: it needs validate_real")
 
 
 def class_map(text: str | None) -> dict[str, str] | None:
@@ -716,6 +729,7 @@ class Flywheel:
                 class_map(self.config.real_classes),
                 window_s=self.config.window_s,
                 train_data=self.out / "train_store",
+                adapt=self.config.adapt,
             )
         except Exception as error:
             message = f"real-data evaluation failed: {type(error).__name__}: {error}"

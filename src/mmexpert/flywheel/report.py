@@ -141,6 +141,11 @@ def write_report(out: str | Path, index: FlywheelIndex, config: Any) -> Path:
         f"{config.window_s:g} s windows), LLM `{config.llm}`, {config.count} new samples per "
         f"round, seed {config.seed}.  ",
         f"Classes: {', '.join(index.classes)}.  ",
+        *(
+            [f"Real windows scored with their features aligned ({config.adapt}), no labels.  "]
+            if config.adapt != "none"
+            else []
+        ),
         f"Stop rule: target {config.target:.2f}, patience {config.patience}, at most "
         f"{config.rounds} rounds. "
         + (
