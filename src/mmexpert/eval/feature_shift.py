@@ -15,11 +15,11 @@ windows closer to what it was trained on.
 
 Given an ``accuracy_of`` scorer, each condition also gets the model's held-out accuracy
 under it (labels synthetic). To compare models for one device, read the same row for all
-of them: the condition that explains a reference model's real shift best. Across nine
+of them: the condition that explains a reference model's real shift best. Across twelve
 classifiers of one store, the accuracy under the seed-0 default model's closest gap
 (elevation 0.3 rad + 60 % dropped) ranked their accuracy on the RadHAR sample with a
-Spearman correlation of 0.75, where the stress test's mean gave -0.61 and
-the shift's length 0.56. Each model's own closest gap differs between models, and the
+Spearman correlation of 0.89; over nine of them the stress test's mean gave -0.61 and the
+shift's length 0.56. Each model's own closest gap differs between models, and the
 accuracies under those do not rank them (README).
 """
 
