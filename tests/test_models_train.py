@@ -113,6 +113,22 @@ def test_a_checkpoint_from_another_config_is_refused(store, tmp_path):
         train(_config(epochs=1, learning_rate=0.5), store, tmp_path / "run", progress=False)
 
 
+def test_a_checkpoint_made_under_other_default_augmentations_is_refused(
+    store, tmp_path, monkeypatch
+):
+    """The defaults are resolved into the checkpoint's identity: a finished model of the
+    old defaults is not passed off as one of the new."""
+    import importlib
+
+    training = importlib.import_module("mmexpert.models.train")  # the module, not train()
+
+    train(_config(epochs=1), store, tmp_path / "run", progress=False)
+    assert train(_config(epochs=1), store, tmp_path / "run", False).resumed_from_epoch == 1
+    monkeypatch.setattr(training, "DEFAULT_SIM2REAL", ("noise",))
+    with pytest.raises(TrainingError, match="different training config"):
+        train(_config(epochs=1), store, tmp_path / "run", progress=False)
+
+
 def test_bad_selections_are_named(store, tmp_path):
     with pytest.raises(TrainingError, match="no training samples"):
         train(_config(classes=("boxing",)), store, tmp_path / "a", progress=False)

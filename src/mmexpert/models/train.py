@@ -249,6 +249,8 @@ def _train(
     augment_names = config.augment
     if augment_names is None:
         augment_names = default_augmentations(model_cfg, views)
+    # the augmentations actually used, so a checkpoint made under other defaults is refused
+    identity = json.loads(json.dumps({**config.identity(), "augment": list(augment_names)}))
     dataset = RadarModelDataset(
         raws,
         views,
@@ -284,7 +286,7 @@ def _train(
     checkpoint_path = out / CHECKPOINT_NAME
     if checkpoint_path.is_file():
         checkpoint = torch.load(checkpoint_path, map_location=config.device, weights_only=False)
-        if checkpoint["train_config"] != config.identity():
+        if checkpoint["train_config"] != identity:
             raise TrainingError(
                 f"{checkpoint_path} was written by a different training config; use another "
                 "--out folder or delete the checkpoint"
@@ -344,7 +346,7 @@ def _train(
             )
             atomic_torch_save(
                 {
-                    "train_config": config.identity(),
+                    "train_config": identity,
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(),
