@@ -234,7 +234,7 @@ def test_feature_shift_accuracy_is_the_mean_over_the_draws_of_each_condition(tra
         real,
         conditions,
         seed=5,
-        accuracy_of=accuracy,
+        accuracy_of=lambda raws, features: accuracy(raws),
         repeats=2,
     )
     row = next(row for row in report.rows if row.name == name)
@@ -250,6 +250,26 @@ def test_feature_shift_accuracy_is_the_mean_over_the_draws_of_each_condition(tra
     assert report.to_json()["rows"][0]["accuracy"] == row.accuracy
     with pytest.raises(FeatureShiftError, match="repeats must be >= 1"):
         feature_shift(lambda raws: np.zeros((len(raws), 4)), clips, real, repeats=0)
+
+
+def test_scores_read_off_computed_features_equal_a_fresh_evaluation(trained):
+    """model_feature_shift scores each draw from the features it has already computed;
+    that report is the one evaluate_model gives from the clips."""
+    from mmexpert.data.store import DatasetStore
+    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS
+    from mmexpert.models.inputs import load_raw_samples
+    from mmexpert.models.io import load_model
+    from mmexpert.models.predict import evaluate_features, evaluate_model, radar_features
+
+    model_dir, store = trained
+    loaded = load_model(model_dir)
+    with DatasetStore.open(store) as opened:
+        clips = load_raw_samples(opened, None, ["points"])
+    condition = SHIFT_CONDITIONS["elevation 0.3 rad + 60 % dropped"]
+    changed = [condition(raw, np.random.default_rng((0, 0, i))) for i, raw in enumerate(clips)]
+    for raws in (clips, changed):
+        features = radar_features(loaded.model, loaded.inputs, raws).numpy()
+        assert evaluate_features(loaded, raws, features) == evaluate_model(loaded, raws)
 
 
 def test_feature_shift_errors_and_command(trained, tmp_path):

@@ -109,9 +109,9 @@ def test_cli_stress_scores_the_held_out_split(store, tmp_path):
 def test_stress_under_a_feature_shift_condition_matches_its_accuracy_column(store, tmp_path):
     """`stress --condition` draws a condition exactly as `feature-shift` does, so the two
     commands agree on a model's accuracy under it."""
-    from mmexpert.eval.feature_shift import SHIFT_CONDITIONS, feature_shift
+    from mmexpert.eval.feature_shift import model_feature_shift
     from mmexpert.models.io import load_model
-    from mmexpert.models.predict import evaluate_model, load_inputs, radar_features
+    from mmexpert.models.predict import load_inputs
     from mmexpert.models.train import TrainConfig, train
 
     config = TrainConfig(
@@ -141,14 +141,9 @@ def test_stress_under_a_feature_shift_condition_matches_its_accuracy_column(stor
     assert list(report["accuracy"]) == [name, "as simulated"]
     loaded = load_model(model)
     held_out = load_inputs(store, loaded.inputs.views, "test")
-    shift = feature_shift(
-        lambda raws: radar_features(loaded.model, loaded.inputs, raws).numpy(),
-        held_out,
-        held_out,
-        {name: SHIFT_CONDITIONS[name]},
-        accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
-    )
-    assert report["accuracy"][name] == pytest.approx(shift.rows[0].accuracy, abs=1e-9)
+    shift = model_feature_shift(loaded, held_out, held_out)
+    row = next(row for row in shift.rows if row.name == name)
+    assert report["accuracy"][name] == pytest.approx(row.accuracy, abs=1e-9)
     assert report["accuracy"]["as simulated"] == pytest.approx(shift.synthetic_accuracy)
 
 

@@ -139,19 +139,16 @@ def feature_shift_command(
     from mmexpert.cli_run import parse_real_source
     from mmexpert.data.store_schema import StoreError
     from mmexpert.eval.feature_shift import (
+        TABLE_COLUMNS,
         FeatureShiftError,
-        feature_shift,
+        model_feature_shift,
         plot_feature_shift,
+        table_rows,
     )
     from mmexpert.eval.real import RealDataError, real_raw_samples
     from mmexpert.flywheel.recipe import model_folder
     from mmexpert.models.io import ModelFileError, load_model
-    from mmexpert.models.predict import (
-        PredictionError,
-        evaluate_model,
-        load_inputs,
-        radar_features,
-    )
+    from mmexpert.models.predict import PredictionError, load_inputs
 
     reader, folder = parse_real_source(real, option="--real")
     model_dir = model_folder(model)
@@ -161,13 +158,7 @@ def feature_shift_command(
         windows, _ = real_raw_samples(
             reader, folder, None, frame_rate_hz=loaded.inputs.frame_rate_hz
         )
-        report = feature_shift(
-            lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
-            synthetic,
-            windows,
-            accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
-            repeats=repeats,
-        )
+        report = model_feature_shift(loaded, synthetic, windows, repeats)
     except (
         ModelFileError,
         PredictionError,
@@ -184,25 +175,15 @@ def feature_shift_command(
         typer.echo(json.dumps(data_json))
         return
     table = Table(
-        "condition on the held-out clips",
-        "shift",
-        "cosine",
-        "share",
-        "accuracy",
+        *TABLE_COLUMNS,
         title=(
             f"real windows ({report.real_windows}, labels unused): {report.real_shift:.2f} "
             f"held-out std from {report.synthetic_clips} synthetic clips (accuracy "
             f"{report.synthetic_accuracy:.3f} as simulated)"
         ),
     )
-    for row in report.rows:
-        table.add_row(
-            row.name,
-            f"{row.size:.2f}",
-            f"{row.cosine:+.2f}",
-            f"{row.share:+.2f}",
-            f"{row.accuracy:.3f}",
-        )
+    for cells in table_rows(report):
+        table.add_row(*cells)
     console.print(table)
     console.print(f"wrote {plot} and {target / 'feature_shift.json'}", markup=False)
 

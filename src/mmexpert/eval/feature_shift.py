@@ -29,7 +29,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from mmexpert.models.augment import (
     RadarPose,
 )
 from mmexpert.models.inputs import Augmentation, RawSample
+
+if TYPE_CHECKING:
+    from mmexpert.models.io import LoadedModel
 
 
 class FeatureShiftError(ValueError):
@@ -101,7 +104,7 @@ def feature_shift(
     real: Sequence[RawSample],
     conditions: Mapping[str, Augmentation] = SHIFT_CONDITIONS,
     seed: int = 0,
-    accuracy_of: Callable[[Sequence[RawSample]], float] | None = None,
+    accuracy_of: Callable[[Sequence[RawSample], np.ndarray], float] | None = None,
     repeats: int = 3,
 ) -> FeatureShiftReport:
     """Measure the real shift and each condition's (see the module docstring).
@@ -120,8 +123,8 @@ def feature_shift(
     seed
         Seeds each clip's generator, ``(seed, draw, clip index)``.
     accuracy_of
-        Labelled raw samples -> accuracy (e.g. a classification report's ``accuracy``);
-        None: no accuracy column.
+        Labelled raw samples and their ``features_of`` features -> accuracy (e.g. a
+        classification report's ``accuracy``); None: no accuracy column.
     repeats
         Draws of each condition; shifts and accuracies are averaged over them.
 
@@ -140,34 +143,34 @@ def feature_shift(
         raise FeatureShiftError(f"need at least 2 synthetic clips, got {len(synthetic)}")
     if not real:
         raise FeatureShiftError("no real window to measure")
-    reference = np.asarray(features_of(synthetic), dtype=np.float64)
+    reference_features = features_of(synthetic)
+    reference = np.asarray(reference_features, dtype=np.float64)
     scale = np.maximum(reference.std(0), 1e-6)
     centre = reference.mean(0)
 
-    def shift(raws: Sequence[RawSample]) -> np.ndarray:
-        return (np.asarray(features_of(raws), dtype=np.float64).mean(0) - centre) / scale
+    def shift(features: np.ndarray) -> np.ndarray:
+        return (np.asarray(features, dtype=np.float64).mean(0) - centre) / scale
 
-    real_shift = shift(real)
+    real_shift = shift(features_of(real))
     length = float(np.linalg.norm(real_shift))
     rows = []
     for name, condition in conditions.items():
-        draws = [
-            [
+        shifts, accuracies = [], []
+        for repeat in range(repeats):
+            changed = [
                 condition(raw, np.random.default_rng((seed, repeat, index)))
                 for index, raw in enumerate(synthetic)
             ]
-            for repeat in range(repeats)
-        ]
-        moved = np.mean([shift(changed) for changed in draws], axis=0)
+            features = features_of(changed)  # once per draw: for the shift and the accuracy
+            shifts.append(shift(features))
+            if accuracy_of is not None:
+                accuracies.append(accuracy_of(changed, features))
+        moved = np.mean(shifts, axis=0)
         size = float(np.linalg.norm(moved))
         dot = float(moved @ real_shift)
         cosine = dot / (size * length) if size > 0 and length > 0 else 0.0
         share = dot / length**2 if length > 0 else 0.0
-        accuracy = (
-            float(np.mean([accuracy_of(changed) for changed in draws]))
-            if accuracy_of is not None
-            else None
-        )
+        accuracy = float(np.mean(accuracies)) if accuracy_of is not None else None
         rows.append(ShiftRow(name, size, cosine, share, accuracy))
     rows.sort(key=lambda row: -row.cosine)
     return FeatureShiftReport(
@@ -175,9 +178,49 @@ def feature_shift(
         len(real),
         len(synthetic),
         rows,
-        float(accuracy_of(synthetic)) if accuracy_of is not None else None,
+        float(accuracy_of(synthetic, reference_features)) if accuracy_of is not None else None,
         repeats,
     )
+
+
+def model_feature_shift(
+    loaded: LoadedModel,
+    synthetic: Sequence[RawSample],
+    real: Sequence[RawSample],
+    repeats: int = 3,
+) -> FeatureShiftReport:
+    """:func:`feature_shift` of a saved model: its encoder's features, and its held-out
+    accuracy read off the same features (:func:`mmexpert.models.predict.evaluate_features`).
+    """
+    from mmexpert.models.predict import evaluate_features, radar_features
+
+    return feature_shift(
+        lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
+        synthetic,
+        real,
+        accuracy_of=lambda raws, features: float(
+            evaluate_features(loaded, raws, features)["accuracy"]
+        ),
+        repeats=repeats,
+    )
+
+
+TABLE_COLUMNS = ("condition on the held-out clips", "shift", "cosine", "share", "accuracy")
+"""Column titles of :func:`table_rows`."""
+
+
+def table_rows(report: FeatureShiftReport) -> list[list[str]]:
+    """The report's rows as text, one per condition (accuracy "-" where not measured)."""
+    return [
+        [
+            row.name,
+            f"{row.size:.2f}",
+            f"{row.cosine:+.2f}",
+            f"{row.share:+.2f}",
+            "-" if row.accuracy is None else f"{row.accuracy:.3f}",
+        ]
+        for row in report.rows
+    ]
 
 
 def plot_feature_shift(report: FeatureShiftReport, path: str | os.PathLike[str]) -> Path:

@@ -632,11 +632,14 @@ def _measure_feature_shift(
     """Where the first model puts the real windows against the held-out clips, and which
     simulator gap moves them there (labels unused; :mod:`mmexpert.eval.feature_shift`)."""
     from mmexpert.data.store import DatasetStore
-    from mmexpert.eval.feature_shift import FeatureShiftError, feature_shift, plot_feature_shift
+    from mmexpert.eval.feature_shift import (
+        FeatureShiftError,
+        model_feature_shift,
+        plot_feature_shift,
+    )
     from mmexpert.eval.real import real_raw_samples
     from mmexpert.models.inputs import POINTS_VIEW, load_raw_samples
     from mmexpert.models.io import load_model
-    from mmexpert.models.predict import evaluate_model, radar_features
 
     if options.real is None:
         return
@@ -660,12 +663,7 @@ def _measure_feature_shift(
         options.layout,
     )
     try:
-        report = feature_shift(
-            lambda raws: radar_features(loaded.model, loaded.inputs, raws).cpu().numpy(),
-            synthetic,
-            windows,
-            accuracy_of=lambda raws: float(evaluate_model(loaded, raws)["accuracy"]),
-        )
+        report = model_feature_shift(loaded, synthetic, windows)
     except FeatureShiftError as error:
         _stage(state, log, "feature shift", started, f"skipped: {error}")
         return
@@ -866,6 +864,8 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
                 + [["mean", f"{real.member_mean_accuracy:.3f}", ""]],
             )
     if state.feature_shift is not None:
+        from mmexpert.eval.feature_shift import TABLE_COLUMNS, table_rows
+
         shift = state.feature_shift
         lines += [
             "",
@@ -880,19 +880,7 @@ def write_report(options: RunOptions, model: str, state: RunState) -> Path:
             "one condition, the closest gap of a reference model):",
             "",
         ]
-        lines += _markdown_table(
-            ["condition on the held-out clips", "shift", "cosine", "share", "accuracy"],
-            [
-                [
-                    row.name,
-                    f"{row.size:.2f}",
-                    f"{row.cosine:+.2f}",
-                    f"{row.share:+.2f}",
-                    f"{row.accuracy:.3f}",
-                ]
-                for row in shift.rows
-            ],
-        )
+        lines += _markdown_table(list(TABLE_COLUMNS), table_rows(shift))
         lines.append(f"![feature shift]({state.images['feature_shift']})")
     path = options.out / "report.md"
     path.write_text("\n".join(lines) + "\n")

@@ -6,7 +6,8 @@
 * :func:`class_probabilities`, :func:`ensemble_probabilities`: class probabilities of one
   model, and their mean over several (e.g. the same recipe trained with several seeds).
 * :func:`evaluate_classifier`, :func:`evaluate_zero_shot`, :func:`evaluate_ensemble`,
-  :func:`evaluate_retrieval`: metrics dicts from :mod:`mmexpert.eval.metrics`.
+  :func:`evaluate_retrieval`: metrics dicts from :mod:`mmexpert.eval.metrics`;
+  :func:`evaluate_features` scores features already computed.
 """
 
 from __future__ import annotations
@@ -126,6 +127,39 @@ def _aligned_features(
 
 
 @torch.no_grad()
+def scores_of_features(
+    loaded: LoadedModel,
+    features: torch.Tensor,
+    classes: Sequence[str] | None = None,
+    templates: Sequence[str] = PROMPT_TEMPLATES,
+) -> tuple[list[str], np.ndarray]:
+    """The head of :func:`class_scores` on features already computed (those of
+    :func:`radar_features`, aligned or not): float32 [samples, classes].
+
+    Raises
+    ------
+    PredictionError
+        A CLIP model without class names, or classes a classifier does not know.
+    """
+    model = loaded.model.eval()
+    if isinstance(model, RadarTextModel):
+        names = list(classes) if classes else list(loaded.classes)
+        if not names:
+            raise PredictionError("a CLIP model needs class names (--classes 'a,b,c')")
+        text = class_embeddings(model, names, templates)
+        scores = F.normalize(model.radar_projection(features), dim=-1) @ text.T
+    else:
+        names = list(loaded.classes)
+        if classes and list(classes) != names:
+            unknown = sorted(set(classes) - set(names))
+            if unknown:
+                raise PredictionError(
+                    f"this classifier knows only {names}; it cannot score {unknown}"
+                )
+        scores = model.head(features).softmax(-1)
+    return names, scores.cpu().numpy().astype(np.float32)
+
+
 def class_scores(
     loaded: LoadedModel,
     raws: Sequence[RawSample],
@@ -148,24 +182,8 @@ def class_scores(
     AdaptationError
         An alignment that cannot run (no training statistics, too few samples).
     """
-    model = loaded.model.eval()
-    if isinstance(model, RadarTextModel):
-        names = list(classes) if classes else list(loaded.classes)
-        if not names:
-            raise PredictionError("a CLIP model needs class names (--classes 'a,b,c')")
-        text = class_embeddings(model, names, templates)
-        features = _aligned_features(loaded, raws, adapt, batch_size)
-        scores = F.normalize(model.radar_projection(features), dim=-1) @ text.T
-    else:
-        names = list(loaded.classes)
-        if classes and list(classes) != names:
-            unknown = sorted(set(classes) - set(names))
-            if unknown:
-                raise PredictionError(
-                    f"this classifier knows only {names}; it cannot score {unknown}"
-                )
-        scores = model.head(_aligned_features(loaded, raws, adapt, batch_size)).softmax(-1)
-    return names, scores.cpu().numpy().astype(np.float32)
+    features = _aligned_features(loaded, raws, adapt, batch_size)
+    return scores_of_features(loaded, features, classes, templates)
 
 
 def class_probabilities(
@@ -291,6 +309,16 @@ def evaluate_classifier(
 ) -> dict[str, Any]:
     """Classification report of a classifier on labelled raw samples."""
     names, scores = class_scores(loaded, raws, adapt=adapt)
+    return _report(raws, names, scores)
+
+
+def evaluate_features(
+    loaded: LoadedModel, raws: Sequence[RawSample], features: np.ndarray | torch.Tensor
+) -> dict[str, Any]:
+    """Classification report of labelled raw samples from their features (those of
+    :func:`radar_features` on ``raws``): :func:`evaluate_model` without recomputing them."""
+    device = next(loaded.model.parameters()).device
+    names, scores = scores_of_features(loaded, torch.as_tensor(features, device=device))
     return _report(raws, names, scores)
 
 
