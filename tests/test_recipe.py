@@ -144,6 +144,25 @@ def test_log_gets_every_stage_then_a_rerun_resumes_each(tmp_path, real_dir, caps
         run_recipe(tiny(out, real_dir, num_frames=9), log=lambda line: None)
 
 
+def test_the_real_recordings_are_read_once_for_every_scoring(tmp_path, real_dir, monkeypatch):
+    import mmexpert.eval.real as real
+
+    reads: list[Path] = []
+    read = real.real_raw_samples
+
+    def counting(reader, folder, *args, **kwargs):
+        reads.append(Path(folder))
+        return read(reader, folder, *args, **kwargs)
+
+    monkeypatch.setattr(real, "real_raw_samples", counting)
+    lines: list[str] = []
+    run_recipe(tiny(tmp_path / "run", real_dir, adapt="mean", hop_s=0.05), log=lines.append)
+    assert reads == [real_dir]  # aligned, as they come, and the feature shift: one read
+    scored = stage_lines(lines)["evaluate real"]
+    assert "features aligned (mean), without: " in scored
+    assert any(line.startswith("feature shift ") for line in lines)
+
+
 def test_evaluate_real_folder_names_a_missing_model(tmp_path, real_dir):
     with pytest.raises(RecipeError, match=r"model folder \S+no-model does not exist"):
         evaluate_real_folder(tmp_path / "no-model", "radhar", real_dir)

@@ -21,6 +21,8 @@ windows exactly like the synthetic clips a model saw, and scored with
 * :func:`evaluate_real`: accuracy, macro-F1, per-class accuracy, confusion matrix (and its
   PNG) of a saved model on those windows. A CLIP model scores the class names as text
   (zero-shot, prompt ensembling); a classifier picks among its own training activities.
+  :func:`check_members` and :func:`score_real_windows` are its two halves around the read,
+  for callers that score the same windows more than once.
 
 Real point clouds carry no maps (micro-Doppler, range-time, azimuth-time need the raw ADC
 cube), so on point readers only models whose single input view is ``points`` can be
@@ -995,30 +997,107 @@ def evaluate_real(
         For an alignment that cannot run (a model without training statistics, too few
         windows).
     """
-    from mmexpert.models.models import RadarTextModel
-    from mmexpert.models.predict import ensemble_probabilities, load_models
+    from mmexpert.models.predict import load_models
 
     check_reader(reader, radar is not None)
     radar = load_capture_radar(radar) if radar is not None else None
     members = load_models(model_dir, device)
+    names = check_members(members, reader, classes)
+    frame_rate_hz = _ensemble_frame_rate_hz(
+        [loaded.folder for loaded in members], frame_rate_hz, train_data
+    )
+    raws, summary = real_raw_samples(
+        reader, data_dir, classes, window_s, hop_s, frame_rate_hz, radar, layout
+    )
+    return score_real_windows(
+        members, names, raws, summary, window_s, hop_s, plot_path=plot_path, adapt=adapt
+    )
+
+
+def check_members(
+    members: Sequence[Any], reader: str, classes: Mapping[str, str] | None
+) -> list[str] | None:
+    """Refuse models that cannot score ``reader``'s windows or the classes asked for.
+
+    Parameters
+    ----------
+    members
+        Loaded models (:func:`~mmexpert.models.predict.load_models`), one or an ensemble.
+    reader
+        Reader name (see :func:`real_raw_samples`).
+    classes
+        Folder name -> class name, or ``None`` (the folder names).
+
+    Returns
+    -------
+    list of str or None
+        The class names to choose among; ``None`` for CLIP without a class map (the folder
+        names become the prompts once the recordings are read).
+
+    Raises
+    ------
+    RealDataError
+        For no model, a model that needs maps on a point reader, or classes a classifier
+        does not know.
+    """
     if not members:
         raise RealDataError("no model to evaluate")
-    model_dirs = [loaded.folder for loaded in members]
-    for folder, loaded in zip(model_dirs, members, strict=True):
+    for loaded in members:
         if reader not in RAW_READERS and tuple(loaded.inputs.views) != (POINTS_VIEW,):
             raise RealDataError(
-                f"the model at {folder} reads the views {list(loaded.inputs.views)}; real "
-                "point clouds give no maps (micro-Doppler, range-time, azimuth-time need the "
-                f"ADC cube), so the model must use the '{POINTS_VIEW}' view only (e.g. "
+                f"the model at {loaded.folder} reads the views {list(loaded.inputs.views)}; "
+                "real point clouds give no maps (micro-Doppler, range-time, azimuth-time need "
+                f"the ADC cube), so the model must use the '{POINTS_VIEW}' view only (e.g. "
                 "classifier-points-tiny or clip-points-tiny), or read raw ADC captures "
                 f"({', '.join(RAW_READERS)}) with --radar"
             )
     lists = [_class_list(loaded, classes) for loaded in members]  # each checks the map
-    names = next((listed for listed in lists if listed is not None), None)
-    frame_rate_hz = _ensemble_frame_rate_hz(model_dirs, frame_rate_hz, train_data)
-    raws, summary = real_raw_samples(
-        reader, data_dir, classes, window_s, hop_s, frame_rate_hz, radar, layout
-    )
+    return next((listed for listed in lists if listed is not None), None)
+
+
+def score_real_windows(
+    members: Sequence[Any],
+    names: Sequence[str] | None,
+    raws: Sequence[RawSample],
+    summary: RealReadSummary,
+    window_s: float,
+    hop_s: float,
+    plot_path: str | os.PathLike[str] | None = None,
+    adapt: str = "none",
+) -> RealEvaluation:
+    """Score loaded models on windows already read, so that one read of the recordings
+    serves several scorings (e.g. with and without alignment).
+
+    Parameters
+    ----------
+    members
+        Loaded models, checked by :func:`check_members`.
+    names
+        What :func:`check_members` returned for them.
+    raws, summary
+        What :func:`real_raw_samples` returned, read at the members' frame rate.
+    window_s, hop_s
+        The window length and hop the windows were cut with [s] (recorded in the result).
+    plot_path
+        Write the confusion-matrix PNG here.
+    adapt
+        Label-free test-time feature alignment (see :func:`evaluate_real`).
+
+    Returns
+    -------
+    RealEvaluation
+
+    Raises
+    ------
+    RealDataError
+        For real classes a classifier does not know.
+    PredictionError, AdaptationError
+        As for :func:`evaluate_real`.
+    """
+    from mmexpert.models.models import RadarTextModel
+    from mmexpert.models.predict import ensemble_probabilities
+
+    model_dirs = [loaded.folder for loaded in members]
     if names is None:  # CLIP without a class map: the folder names are the prompts
         names = sorted(summary.windows_per_class)
     absent = sorted(set(summary.windows_per_class) - set(names))

@@ -586,28 +586,40 @@ def _evaluate_synthetic(
     _stage(state, log, "stress test", started, note)
 
 
-def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState, log: Log) -> None:
-    from mmexpert.eval.real import RealDataError, evaluate_real
+def _evaluate_real(
+    options: RunOptions, model_dirs: list[Path], state: RunState, log: Log
+) -> tuple[Any, list[Any]] | None:
+    """Score the models on the real windows (aligned and, with ``--adapt``, as they come),
+    read once; returns the first model and the windows for the feature shift."""
+    from mmexpert.eval.real import (
+        RealDataError,
+        check_members,
+        real_raw_samples,
+        score_real_windows,
+    )
     from mmexpert.models.adapt import AdaptationError
+    from mmexpert.models.predict import load_models
 
     if options.real is None:
-        return
+        return None
     started = time.perf_counter()
     reader, folder = options.real
-    score = partial(
-        evaluate_real,
-        model_dirs,
-        reader,
-        folder,
-        options.classes,
-        window_s=options.window_s,
-        hop_s=options.hop_s,
-        device=options.device,
-        frame_rate_hz=state.radar.frame_rate_hz,
-        radar=state.radar if is_raw_reader(reader) else None,
-        layout=options.layout,
-    )
+    members = load_models(model_dirs, options.device)
     try:
+        names = check_members(members, reader, options.classes)
+        windows, summary = real_raw_samples(
+            reader,
+            folder,
+            options.classes,
+            options.window_s,
+            options.hop_s,
+            state.radar.frame_rate_hz,
+            state.radar if is_raw_reader(reader) else None,
+            options.layout,
+        )
+        score = partial(
+            score_real_windows, members, names, windows, summary, options.window_s, options.hop_s
+        )
         evaluation = score(plot_path=options.out / "confusion_real.png", adapt=options.adapt)
         if options.adapt != "none":  # the same windows as they come, for comparison
             state.real_unaligned = score()
@@ -624,10 +636,15 @@ def _evaluate_real(options: RunOptions, model_dirs: list[Path], state: RunState,
             f"; features aligned ({options.adapt}), without: {state.real_unaligned.accuracy:.3f}"
         )
     _stage(state, log, "evaluate real", started, note)
+    return members[0], windows
 
 
 def _measure_feature_shift(
-    options: RunOptions, model_dirs: list[Path], store_dir: Path, state: RunState, log: Log
+    options: RunOptions,
+    real: tuple[Any, list[Any]] | None,
+    store_dir: Path,
+    state: RunState,
+    log: Log,
 ) -> None:
     """Where the first model puts the real windows against the held-out clips, and which
     simulator gap moves them there (labels unused; :mod:`mmexpert.eval.feature_shift`)."""
@@ -637,31 +654,18 @@ def _measure_feature_shift(
         model_feature_shift,
         plot_feature_shift,
     )
-    from mmexpert.eval.real import real_raw_samples
     from mmexpert.models.inputs import POINTS_VIEW, load_raw_samples
-    from mmexpert.models.io import load_model
 
-    if options.real is None:
+    if real is None:
         return
     started = time.perf_counter()
-    loaded = load_model(model_dirs[0], options.device)
+    loaded, windows = real
     if POINTS_VIEW not in loaded.inputs.views:
         _stage(state, log, "feature shift", started, "skipped: the model reads no points")
         return
-    reader, folder = options.real
     with DatasetStore.open(store_dir) as store:
         ids = store.split_ids("test")
         synthetic = load_raw_samples(store, ids, loaded.inputs.views) if ids else []
-    windows, _ = real_raw_samples(
-        reader,
-        folder,
-        options.classes,
-        options.window_s,
-        options.hop_s,
-        state.radar.frame_rate_hz,
-        state.radar if is_raw_reader(reader) else None,
-        options.layout,
-    )
     try:
         report = model_feature_shift(loaded, synthetic, windows)
     except FeatureShiftError as error:
@@ -964,8 +968,8 @@ def run_recipe(options: RunOptions, log: Log = log_to_stderr, backend: Any = Non
     if _plot_training_curve(state.training.history, options.out / "training_curve.png"):
         state.images["training_curve"] = "training_curve.png"
     _evaluate_synthetic(options, model_dirs, store_dir, state, log)
-    _evaluate_real(options, model_dirs, state, log)
-    _measure_feature_shift(options, model_dirs, store_dir, state, log)
+    real = _evaluate_real(options, model_dirs, state, log)
+    _measure_feature_shift(options, real, store_dir, state, log)
     return write_report(options, model, state)
 
 
