@@ -358,8 +358,10 @@ def test_ray_output_equals_serial(tmp_path, radar, specs):
 
 
 # ----------------------------------------------------------------------------- kill and resume
-def _pool_worker_pids() -> list[int]:
-    """Process ids of this process's spawned pool workers (not the resource tracker)."""
+def _pool_worker_pids(parent_pid: int | None = None) -> list[int]:
+    """Process ids of the spawned pool workers of ``parent_pid`` (default: this process),
+    not its resource tracker."""
+    parent_pid = os.getpid() if parent_pid is None else parent_pid
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -370,9 +372,18 @@ def _pool_worker_pids() -> list[int]:
         except OSError:
             continue
         parent = next(line for line in status.splitlines() if line.startswith("PPid:"))
-        if int(parent.split()[1]) == os.getpid() and b"spawn_main" in command:
+        if int(parent.split()[1]) == parent_pid and b"spawn_main" in command:
             pids.append(int(entry.name))
     return pids
+
+
+def _is_running(pid: int) -> bool:
+    """Whether ``pid`` is alive (an exited process that nobody reaped yet is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the pool workers")
@@ -487,6 +498,7 @@ def test_sigkill_mid_run_then_resume(
 
     process = _generate_process(plan, out, "--executor", executor, "--workers", "2")
     _wait_for_files(out, after_files, process, limit_s=60.0)
+    workers = _pool_worker_pids(process.pid) if executor == "process" else []
     if kill_group:
         os.killpg(process.pid, signal_number)  # as a terminal's Ctrl-C or a job kill does
     else:
@@ -501,6 +513,10 @@ def test_sigkill_mid_run_then_resume(
     assert interrupted < len(varied), "the run finished before the kill; nothing was tested"
 
     # Orphaned pool workers (parent-only kill) finish their current sample and exit.
+    deadline = time.monotonic() + 60.0
+    while [pid for pid in workers if _is_running(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _is_running(pid)], "pool workers outlived the run"
     rerun = _generate_process(
         plan,
         out,

@@ -25,8 +25,10 @@ import dataclasses
 import inspect
 import json
 import multiprocessing
+import multiprocessing.connection
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -325,6 +327,39 @@ def _single_threaded_children() -> Iterator[None]:
                 os.environ.pop(name, None)
 
 
+_TASK_RUNNING = threading.Lock()  # held by a pool worker while it simulates a clip
+_ORPHANED = threading.Event()  # set in a pool worker once its parent process is gone
+
+
+def _exit_with_parent() -> None:
+    """Pool-worker initializer: leave once the parent process is gone.
+
+    A worker whose parent was killed (SIGKILL, out of memory) would otherwise wait on its
+    task queue forever, holding its memory: it holds both ends of the queue's pipe, so it
+    never reads an end of file. A thread waits on the parent's sentinel, lets a begun clip
+    finish (the next run's recovery adopts its file) and exits.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        _ORPHANED.set()
+        with _TASK_RUNNING:
+            os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _run_pooled_task(task: _Task) -> _Outcome:
+    """:func:`_run_task` in a pool worker: no new clip is begun once the parent is gone."""
+    with _TASK_RUNNING:
+        if _ORPHANED.is_set():
+            os._exit(0)
+        return _run_task(task)
+
+
 class _Pool:
     """A spawn-context process pool that can be rebuilt after a worker process died."""
 
@@ -333,11 +368,16 @@ class _Pool:
         # keep the lock alive in orphaned workers after the parent is killed).
         self.workers = workers
         self.context = multiprocessing.get_context("spawn")
-        self.executor = ProcessPoolExecutor(workers, mp_context=self.context)
+        self.executor = self._executor()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            self.workers, mp_context=self.context, initializer=_exit_with_parent
+        )
 
     def rebuild(self) -> None:
         self.close()
-        self.executor = ProcessPoolExecutor(self.workers, mp_context=self.context)
+        self.executor = self._executor()
 
     def close(self) -> None:
         # On Ctrl-C or an error, drop queued tasks instead of finishing them first.
@@ -363,7 +403,7 @@ def _run_process(
                 if suspects:
                     task = suspects.pop()
                     try:
-                        outcome = pool.executor.submit(_run_task, task).result()
+                        outcome = pool.executor.submit(_run_pooled_task, task).result()
                         yield dataclasses.replace(outcome, retried=True)
                     except BrokenProcessPool as error:
                         yield _Outcome(
@@ -379,7 +419,7 @@ def _run_process(
                 # Bounded submission keeps the call queue short: a killed run loses little.
                 while queue and len(pending) < 2 * workers:
                     task = queue.pop()
-                    pending[pool.executor.submit(_run_task, task)] = task
+                    pending[pool.executor.submit(_run_pooled_task, task)] = task
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     task = pending.pop(future)
